@@ -1,0 +1,46 @@
+# Two commands matter on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PO := $(wildcard locale/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test lint i18n check bench clean
+
+run: $(STAMP) $(MO)
+	$(BIN)/orienta chat
+
+test: $(STAMP) $(MO)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/mypy
+
+check: $(STAMP) $(MO)
+	$(BIN)/orienta content check
+
+bench: $(STAMP) $(MO)
+	$(BIN)/python benchmarks/bench_matcher.py
+
+# Extract UI strings from the code, merge them into every language, compile.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract --no-location --sort-output -k _ -k _t -k N_ -o locale/messages.pot bot
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i locale/messages.pot -d locale
+	$(BIN)/pybabel compile --use-fuzzy -d locale --statistics
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -d locale -l $* -i $< -o $@
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find locale -name '*.mo' -delete

@@ -1,0 +1,172 @@
+"""The `orienta` command: chat, ask, content check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings
+from bot.content.loader import read_content
+from bot.content.model import Content
+from bot.content.problems import ContentError, Report
+from bot.content.selftest import run_examples
+from bot.engine.engine import Engine
+from bot.engine.events import Text
+from bot.engine.replies import Response
+from bot.i18n import Catalogs
+from bot.matching.matcher import Intent
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        print("Run `orienta content check` for the full list.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orienta", description="Rights information for migrants in Mexico.")
+    parser.add_argument("--content", type=Path, help="content directory (env ORIENTA_CONTENT_DIR)")
+    parser.add_argument("--locale", type=Path, help="gettext catalogs (env ORIENTA_LOCALE_DIR)")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="talk to Orienta in the terminal")
+    chat.add_argument("--lang", default=None, help="starting language, e.g. es or en")
+    chat.set_defaults(func=_chat)
+
+    ask = sub.add_parser("ask", help="answer TEXT, or one message per line of stdin")
+    ask.add_argument("--lang", default="auto", help="auto (detect per message), es, en, ...")
+    ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("text", nargs="*", help="the message; omit to read stdin")
+    ask.set_defaults(func=_ask)
+
+    content = sub.add_parser("content", help="work with the content files")
+    content_sub = content.add_subparsers(metavar="ACTION")
+    check = content_sub.add_parser("check", help="validate content and run the example questions")
+    check.add_argument("dir", nargs="?", type=Path, help="content directory (default: the configured one)")
+    check.add_argument("--no-examples", action="store_true", help="skip the example-question self-test")
+    check.set_defaults(func=_check)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    return Settings(
+        content_dir=args.content or settings.content_dir,
+        locale_dir=args.locale or settings.locale_dir,
+    )
+
+
+def build_engine(settings: Settings) -> Engine:
+    from bot.content.loader import load_content
+
+    return Engine(load_content(settings.content_dir), Catalogs(settings.locale_dir))
+
+
+# ---------------------------------------------------------------------- chat
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.handlers.console import ConsoleChat
+
+    engine = build_engine(_settings(args))
+    chat = ConsoleChat(engine, sys.stdout, args.lang)
+    interactive = sys.stdin.isatty()
+    chat.start()
+    while True:
+        try:
+            line = input("> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            break
+        if not interactive and not line:
+            break
+        chat.handle_line(line)
+    if interactive:
+        print()
+    return 0
+
+
+# ---------------------------------------------------------------------- ask
+
+
+def _ask(args: argparse.Namespace) -> int:
+    engine = build_engine(_settings(args))
+    forced = None if args.lang == "auto" else args.lang
+    if forced is not None and forced not in engine.content.languages:
+        print(f"unknown language '{forced}'; one of: auto, {', '.join(engine.content.languages)}", file=sys.stderr)
+        return 2
+    if args.text:
+        messages: Sequence[str] = [" ".join(args.text)]
+    else:
+        messages = (line.rstrip("\n") for line in sys.stdin)  # type: ignore[assignment]
+    single = bool(args.text)
+    for message in messages:
+        found, response = engine.answer(Text(message), forced)
+        reply = reply_text(response)
+        if args.json:
+            record = {
+                "text": message,
+                "lang": found.lang,
+                "topic": found.topic if found.intent is Intent.TOPIC else None,
+                "score": found.score,
+                "alternatives": list(found.alternatives),
+                "intent": found.intent.value,
+                "close_call": found.close_call,
+                "danger": found.danger,
+                "reply": reply,
+            }
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        elif single:
+            print(f"[{found.lang}] {found.topic or '-'} ({found.score:.2f})\n\n{reply}")
+        else:
+            print(f"{found.lang}\t{found.topic or '-'}\t{found.score:.2f}\t{message}", flush=True)
+    return 0
+
+
+def reply_text(response: Response) -> str:
+    """What a user reads, buttons left out: every reply's text, in order."""
+    return "\n\n".join(reply.text for reply in response.replies)
+
+
+# ---------------------------------------------------------------------- content check
+
+
+def _check(args: argparse.Namespace) -> int:
+    directory = args.dir or _settings(args).content_dir
+    report = Report()
+    locations: dict[tuple[str, str, str], tuple[Path, int]] = {}
+    content = read_content(directory, report, locations=locations)
+    for problem in sorted(report.problems, key=lambda p: (str(p.path), p.line)):
+        print(problem)
+    checked, misses = 0, []
+    if content is not None and not report.errors and not args.no_examples:
+        checked, misses = run_examples(content)
+        for miss in misses:
+            path, line = locations.get((miss.lang, miss.topic, miss.question), (directory, 1))
+            got = f"matched '{miss.got}'" if miss.got else "matched nothing with confidence"
+            print(f"{path}:{line}: example question of {miss.topic} {got}: {miss.question!r}")
+    errors, warnings = len(report.errors), len(report.warnings)
+    summary = f"{errors} error(s), {warnings} warning(s)"
+    if content is not None:
+        summary += f"; {_describe(content)}"
+    if checked:
+        summary += f"; {checked - len(misses)}/{checked} example questions match their entry"
+    print(summary, file=sys.stderr if errors or misses else sys.stdout)
+    return 1 if errors or misses else 0
+
+
+def _describe(content: Content) -> str:
+    counts = ", ".join(f"{code}: {len(lang.entries)} topics, {len(lang.trees)} guided paths" for code, lang in content.languages.items())
+    return f"{counts}; {len(content.places)} Grupos Beta"

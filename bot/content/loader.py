@@ -1,0 +1,494 @@
+"""Read the content directory into immutable objects, collecting every problem with its line.
+
+Layout of a content directory (each language is a pair of files; adding one adds a language):
+
+    topics.yaml           the topic catalog every language must cover
+    faq_<lang>.yaml       language block, safety block, FAQ entries
+    trees_<lang>.yaml     main menu and guided paths
+    grupos_beta.yaml      the Grupos Beta (language-neutral)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import snowballstemmer
+
+from bot.content.model import (
+    Content,
+    Entry,
+    Language,
+    MenuItem,
+    Node,
+    Option,
+    Place,
+    Safety,
+    Tree,
+    frozen_map,
+)
+from bot.content.problems import ContentError, Report
+from bot.content.yamlsource import LineDict, LineList, YamlError, read_yaml
+
+TOPIC_ID = re.compile(r"^[a-z]+(\.[a-z0-9_]+)+$")
+NODE_ID = re.compile(r"^[a-z0-9_]{1,20}$")
+LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+ACTIONS = ("share_location", "choose_state")
+CONFIDENCE = ("high", "medium", "undated")
+
+ENTRY_KEYS = ("id", "title", "answer", "questions", "keywords", "related", "source", "reviewed")
+LANGUAGE_KEYS = ("code", "name", "stemmer", "abbreviations", "stopwords", "greetings", "thanks")
+PLACE_KEYS = ("id", "name", "state", "city", "lat", "lon", "confidence", "evidence_date", "source")
+PLACE_OPTIONAL = ("coords_are", "source_note")
+
+
+class _Reader:
+    """Typed access to one YAML mapping that reports problems instead of raising."""
+
+    def __init__(self, report: Report, path: Path, data: LineDict, what: str) -> None:
+        self.report, self.path, self.data, self.what = report, path, data, what
+
+    def line(self, key: str | None = None) -> int:
+        return self.data.line_of(key) if key else self.data.line
+
+    def error(self, key: str | None, message: str) -> None:
+        self.report.error(self.path, self.line(key), message)
+
+    def check_keys(self, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+        for key in self.data:
+            if key not in required and key not in optional:
+                hint = _closest(key, required + optional)
+                self.error(key, f"{self.what}: unknown field '{key}'{hint}")
+        for key in required:
+            if key not in self.data:
+                self.error(None, f"{self.what}: missing field '{key}'")
+
+    def text(self, key: str, max_len: int | None = None, required: bool = True) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return ""  # reported by check_keys when required
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.error(key, f"{self.what}: '{key}' must be non-empty text")
+            return ""
+        value = value.strip()
+        if max_len is not None and len(value) > max_len:
+            self.error(key, f"{self.what}: '{key}' is {len(value)} characters, the limit is {max_len}")
+        return value
+
+    def texts(self, key: str, min_items: int = 0) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, LineList) or not all(isinstance(v, str) for v in value):
+            self.error(key, f"{self.what}: '{key}' must be a list of texts")
+            return ()
+        items = tuple(v.strip() for v in value if v.strip())
+        if len(items) < min_items:
+            self.error(key, f"{self.what}: '{key}' has {len(items)} items, at least {min_items} needed")
+        return items
+
+    def number(self, key: str, low: float, high: float) -> float:
+        raw = self.data.get(key)
+        if raw is None:
+            return 0.0
+        try:
+            value = float(str(raw))
+        except ValueError:
+            self.error(key, f"{self.what}: '{key}' = '{raw}' must be a number, like 32.53")
+            return 0.0
+        if not low <= value <= high:
+            self.error(key, f"{self.what}: '{key}' = {value} is outside {low}..{high}")
+        return float(value)
+
+
+def _closest(word: str, choices: tuple[str, ...]) -> str:
+    from rapidfuzz import process
+
+    found = process.extractOne(word, choices, score_cutoff=70)
+    return f" (did you mean '{found[0]}'?)" if found else ""
+
+
+def _mapping(report: Report, path: Path, data: Any, what: str) -> LineDict | None:
+    if isinstance(data, LineDict):
+        return data
+    line = getattr(data, "line", 1) or 1
+    report.error(path, line, f"{what} must be a mapping of 'key: value' lines")
+    return None
+
+
+def _read(report: Report, path: Path) -> LineDict | None:
+    try:
+        data, duplicates = read_yaml(path)
+    except YamlError as exc:
+        report.error(exc.path, exc.line, exc.message)
+        return None
+    except OSError as exc:
+        report.error(path, 1, f"cannot read file: {exc.strerror}")
+        return None
+    for line, key in duplicates:
+        report.error(path, line, f"key '{key}' appears twice in the same block")
+    if data is None:
+        report.error(path, 1, "the file is empty")
+        return None
+    return _mapping(report, path, data, "the file")
+
+
+def _items(
+    report: Report, path: Path, root: LineDict, key: str, what: str
+) -> list[tuple[_Reader, int]]:
+    """The mappings of a top-level list, each wrapped in a reader."""
+    value = root.get(key)
+    if not isinstance(value, LineList):
+        report.error(path, root.line_of(key), f"'{key}' must be a list")
+        return []
+    out = []
+    for index, item in enumerate(value):
+        mapping = _mapping(report, path, item, f"{what} #{index + 1}")
+        if mapping is not None:
+            label = f"{what} '{mapping.get('id', index + 1)}'"
+            out.append((_Reader(report, path, mapping, label), index))
+    return out
+
+
+def _parse_date(reader: _Reader, key: str) -> date:
+    raw = reader.data.get(key)
+    if raw is None:
+        return date.min
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        reader.error(key, f"{reader.what}: '{key}' = '{raw}' is not a valid date (use YYYY-MM-DD)")
+        return date.min
+
+
+def _read_language(report: Report, path: Path, root: LineDict, code: str) -> dict[str, Any]:
+    block = _mapping(report, path, root.get("language"), "'language'") if "language" in root else None
+    if block is None:
+        report.error(path, 1, "missing the 'language' block (code, name, stemmer, ...)")
+        return {"code": code, "name": code, "stemmer": "english"}
+    r = _Reader(report, path, block, "language")
+    r.check_keys(LANGUAGE_KEYS)
+    if block.get("code") != code:
+        r.error("code", f"language code '{block.get('code')}' does not match the file name ({code})")
+    stemmer = r.text("stemmer")
+    if stemmer and stemmer not in snowballstemmer.algorithms():
+        r.error("stemmer", f"unknown stemmer '{stemmer}'; one of: {', '.join(snowballstemmer.algorithms())}")
+        stemmer = "english"
+    abbreviations = block.get("abbreviations") or {}
+    if not isinstance(abbreviations, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in abbreviations.items()
+    ):
+        r.error("abbreviations", "'abbreviations' must map short forms to words, e.g. 'xq: porque'")
+        abbreviations = {}
+    return {
+        "code": code,
+        "name": r.text("name", max_len=20),
+        "stemmer": stemmer or "english",
+        "abbreviations": {k.lower(): v.lower() for k, v in abbreviations.items()},
+        "stopwords": frozenset(w.lower() for w in r.texts("stopwords")),
+        "greetings": r.texts("greetings"),
+        "thanks": r.texts("thanks"),
+    }
+
+
+def _read_safety(report: Report, path: Path, root: LineDict) -> Safety:
+    block = _mapping(report, path, root.get("safety"), "'safety'") if "safety" in root else None
+    if block is None:
+        report.error(path, 1, "missing the 'safety' block (triggers, message)")
+        return Safety((), "")
+    r = _Reader(report, path, block, "safety")
+    r.check_keys(("triggers", "message"))
+    return Safety(r.texts("triggers", min_items=1), r.text("message", max_len=1024))
+
+
+Locations = dict[tuple[str, str, str], tuple[Path, int]]
+
+
+def _read_entries(
+    report: Report, path: Path, root: LineDict, code: str = "", locations: Locations | None = None
+) -> dict[str, tuple[Entry, int]]:
+    from bot import limits
+
+    entries: dict[str, tuple[Entry, int]] = {}
+    for r, _ in _items(report, path, root, "entries", "entry"):
+        r.check_keys(ENTRY_KEYS)
+        topic = r.text("id")
+        if topic and not TOPIC_ID.match(topic):
+            r.error("id", f"'{topic}' is not a topic id (like 'complaint.bribe')")
+        if topic.startswith("tree."):
+            r.error("id", f"'{topic}' is a guided path; define it in the trees file, not as an FAQ entry")
+        if topic in entries:
+            r.error("id", f"topic '{topic}' is defined twice (first at line {entries[topic][1]})")
+            continue
+        sources = r.texts("source", min_items=1)
+        for source in sources:
+            # A source is a web address, or (for entries about Orienta itself) a plain name.
+            if "://" in source and not source.startswith(("https://", "http://")):
+                r.error("source", f"{r.what}: source '{source}' is not a valid web address")
+        entry = Entry(
+            id=topic,
+            title=r.text("title", max_len=limits.TITLE_MAX),
+            answer=r.text("answer", max_len=limits.ANSWER_MAX),
+            questions=r.texts("questions", min_items=limits.MIN_QUESTIONS),
+            keywords=r.texts("keywords", min_items=1),
+            related=r.texts("related"),
+            source=sources,
+            reviewed=_parse_date(r, "reviewed"),
+        )
+        if topic:
+            entries[topic] = (entry, r.line())
+            questions = r.data.get("questions")
+            if locations is not None and isinstance(questions, LineList):
+                for index, question in enumerate(questions):
+                    if isinstance(question, str):
+                        locations[(code, topic, question.strip())] = (path, questions.line_of(index))
+    return entries
+
+
+def _read_option(r: _Reader) -> Option:
+    r.check_keys(("label",), ("next", "topics", "action"))
+    targets = [k for k in ("next", "topics", "action") if k in r.data]
+    if len(targets) != 1:
+        r.error(None, f"{r.what}: give exactly one of 'next', 'topics' or 'action'")
+    action = r.data.get("action")
+    if action is not None and action not in ACTIONS:
+        r.error("action", f"{r.what}: unknown action '{action}'; one of: {', '.join(ACTIONS)}")
+    from bot import limits
+
+    return Option(
+        label=r.text("label", max_len=limits.TITLE_MAX),
+        next=r.text("next") if "next" in r.data else None,
+        topics=r.texts("topics", min_items=1) if "topics" in r.data else (),
+        action=action if action in ACTIONS else None,
+    )
+
+
+def _read_tree(report: Report, path: Path, r: _Reader) -> Tree | None:
+    from bot import limits
+
+    r.check_keys(("id", "title", "start", "nodes"))
+    tree_id = r.text("id")
+    if tree_id and not tree_id.startswith("tree."):
+        r.error("id", f"guided path id '{tree_id}' must start with 'tree.'")
+    nodes: dict[str, Node] = {}
+    node_lines: dict[str, int] = {}
+    for nr, _ in _items(report, path, r.data, "nodes", f"{tree_id} node"):
+        nr.check_keys(("id", "prompt", "options"))
+        node_id = nr.text("id")
+        if node_id and not NODE_ID.match(node_id):
+            nr.error("id", f"node id '{node_id}' must be 1-20 characters of a-z, 0-9 and _")
+        if node_id in nodes:
+            nr.error("id", f"node '{node_id}' is defined twice in {tree_id}")
+            continue
+        raw_options = nr.data.get("options")
+        options: list[Option] = []
+        if isinstance(raw_options, LineList):
+            if not 1 <= len(raw_options) <= limits.MAX_OPTIONS:
+                nr.error("options", f"node '{node_id}' has {len(raw_options)} options; 1 to {limits.MAX_OPTIONS} allowed")
+            for index, raw in enumerate(raw_options):
+                mapping = _mapping(report, path, raw, f"option #{index + 1}")
+                if mapping is not None:
+                    options.append(_read_option(_Reader(report, path, mapping, f"{tree_id}/{node_id} option #{index + 1}")))
+        else:
+            nr.error("options", f"node '{node_id}': 'options' must be a list")
+        nodes[node_id] = Node(node_id, nr.text("prompt", max_len=limits.PROMPT_MAX), tuple(options))
+        node_lines[node_id] = nr.line()
+    start = r.text("start")
+    if start and start not in nodes:
+        r.error("start", f"{tree_id}: start node '{start}' does not exist")
+    for node in nodes.values():
+        for option in node.options:
+            if option.next is not None and option.next not in nodes:
+                report.error(path, node_lines[node.id], f"{tree_id}/{node.id}: option '{option.label}' leads to unknown node '{option.next}'")
+    parents = _check_graph(report, path, tree_id, start, nodes, node_lines)
+    return Tree(tree_id, r.text("title", max_len=limits.TITLE_MAX), start, frozen_map(nodes), frozen_map(parents))
+
+
+def _check_graph(
+    report: Report, path: Path, tree_id: str, start: str, nodes: dict[str, Node], lines: dict[str, int]
+) -> dict[str, str]:
+    """Report cycles and unreachable nodes; return each node's first parent (breadth-first)."""
+    if start not in nodes:
+        return {}
+    parents: dict[str, str] = {}
+    order = [start]
+    for node_id in order:
+        for option in nodes[node_id].options:
+            child = option.next
+            if child in nodes and child != start and child not in parents:
+                parents[child] = node_id
+                order.append(child)
+    for node_id in nodes:
+        if node_id not in order:
+            report.error(path, lines[node_id], f"{tree_id}: node '{node_id}' cannot be reached from '{start}'")
+    # A cycle would trap users going round in circles; look for a back edge.
+    state: dict[str, int] = {}
+
+    def visit(node_id: str, trail: list[str]) -> None:
+        state[node_id] = 1
+        for option in nodes[node_id].options:
+            child = option.next
+            if child not in nodes:
+                continue
+            if state.get(child) == 1:
+                loop = " -> ".join([*trail[trail.index(child):], node_id, child]) if child in trail else child
+                report.error(path, lines[node_id], f"{tree_id}: the path goes round in a circle: {loop}")
+            elif child not in state:
+                visit(child, [*trail, node_id])
+        state[node_id] = 2
+
+    visit(start, [])
+    return parents
+
+
+def _read_trees(report: Report, path: Path) -> tuple[dict[str, tuple[Tree, int]], tuple[MenuItem, ...], int]:
+    root = _read(report, path)
+    if root is None:
+        return {}, (), 1
+    trees: dict[str, tuple[Tree, int]] = {}
+    for r, _ in _items(report, path, root, "trees", "guided path"):
+        tree = _read_tree(report, path, r)
+        if tree is None or not tree.id:
+            continue
+        if tree.id in trees:
+            r.error("id", f"guided path '{tree.id}' is defined twice")
+            continue
+        trees[tree.id] = (tree, r.line())
+    menu = root.get("menu")
+    items: list[MenuItem] = []
+    if isinstance(menu, LineList) and all(isinstance(m, str) for m in menu):
+        items = [MenuItem(m.strip()) for m in menu]
+        from bot import limits
+
+        if not 1 <= len(items) <= limits.MAX_OPTIONS:
+            report.error(path, root.line_of("menu"), f"the menu has {len(items)} items; 1 to {limits.MAX_OPTIONS} allowed")
+    else:
+        report.error(path, root.line_of("menu"), "'menu' must be a list of guided-path or topic ids")
+    return trees, tuple(items), root.line_of("menu")
+
+
+def _read_places(report: Report, path: Path) -> tuple[tuple[Place, ...], tuple[str, ...]]:
+    root = _read(report, path)
+    if root is None:
+        return (), ()
+    places: list[Place] = []
+    seen: set[str] = set()
+    for r, _ in _items(report, path, root, "groups", "Grupo Beta"):
+        r.check_keys(PLACE_KEYS, PLACE_OPTIONAL)
+        place_id = r.text("id")
+        if place_id in seen:
+            r.error("id", f"Grupo Beta '{place_id}' is listed twice")
+            continue
+        seen.add(place_id)
+        confidence = r.text("confidence")
+        if confidence and confidence not in CONFIDENCE:
+            r.error("confidence", f"confidence must be one of {', '.join(CONFIDENCE)}")
+        source = r.text("source")
+        if source and not source.startswith(("https://", "http://")):
+            r.error("source", "source must be a web address (http...)")
+        for field in ("phone", "address", "hours"):
+            if field in r.data:  # pragma: no cover - check_keys already rejects these
+                r.error(field, "contact data may only be added once verified")
+        places.append(
+            Place(
+                id=place_id,
+                name=r.text("name"),
+                state=r.text("state"),
+                city=r.text("city"),
+                # Mexico spans roughly 14..33 N and 86..118 W; anything else is a typo.
+                lat=r.number("lat", 14.0, 33.0),
+                lon=r.number("lon", -118.5, -86.0),
+                confidence=confidence,
+                evidence_date=str(r.data.get("evidence_date", "")),
+                source=source,
+            )
+        )
+    unverified = root.get("unverified_states", [])
+    if not isinstance(unverified, list) or not all(isinstance(s, str) for s in unverified):
+        report.error(path, root.line_of("unverified_states"), "'unverified_states' must be a list of state names")
+        unverified = []
+    return tuple(places), tuple(unverified)
+
+
+def _read_catalog(report: Report, path: Path) -> frozenset[str]:
+    root = _read(report, path)
+    if root is None:
+        return frozenset()
+    ids: set[str] = set()
+    for group, topics in root.items():
+        if not isinstance(topics, dict):
+            report.error(path, root.line_of(group), f"catalog group '{group}' must map topic ids to descriptions")
+            continue
+        ids.update(topics)
+    return frozenset(ids)
+
+
+def language_codes(directory: Path) -> list[str]:
+    """Languages are discovered from file names: `faq_<code>.yaml`."""
+    return sorted(
+        p.stem.removeprefix("faq_") for p in directory.glob("faq_*.yaml") if LANG_CODE.match(p.stem[4:])
+    )
+
+
+def read_content(
+    directory: Path,
+    report: Report,
+    today: Callable[[], date] = date.today,
+    locations: Locations | None = None,
+) -> Content | None:
+    """Read and validate everything under `directory`. Returns None when nothing usable was found.
+
+    `locations`, when given, is filled with the file and line of every example question.
+    """
+    from bot.content.rules import check_content
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        report.error(directory, 1, "content directory not found")
+        return None
+    codes = language_codes(directory)
+    if not codes:
+        report.error(directory / "faq_es.yaml", 1, "no faq_<language>.yaml file found")
+        return None
+    catalog = _read_catalog(report, directory / "topics.yaml")
+    languages: dict[str, Language] = {}
+    entry_lines: dict[str, dict[str, int]] = {}
+    tree_lines: dict[str, dict[str, int]] = {}
+    menu_lines: dict[str, int] = {}
+    for code in codes:
+        faq_path = directory / f"faq_{code}.yaml"
+        root = _read(report, faq_path)
+        if root is None:
+            continue
+        info = _read_language(report, faq_path, root, code)
+        entries = _read_entries(report, faq_path, root, code, locations)
+        trees, menu, menu_line = _read_trees(report, directory / f"trees_{code}.yaml")
+        entry_lines[code] = {k: line for k, (_, line) in entries.items()}
+        tree_lines[code] = {k: line for k, (_, line) in trees.items()}
+        menu_lines[code] = menu_line
+        languages[code] = Language(
+            **info,
+            safety=_read_safety(report, faq_path, root),
+            entries=frozen_map({k: e for k, (e, _) in entries.items()}),
+            trees=frozen_map({k: t for k, (t, _) in trees.items()}),
+            menu=menu,
+        )
+    places, unverified = _read_places(report, directory / "grupos_beta.yaml")
+    if not languages:
+        return None
+    default = "es" if "es" in languages else codes[0]
+    content = Content(frozen_map(languages), places, unverified, catalog, default)
+    check_content(content, directory, report, entry_lines, tree_lines, menu_lines, today())
+    return content
+
+
+def load_content(directory: Path) -> Content:
+    """Content ready to serve, or ContentError listing every error. Warnings do not stop loading."""
+    report = Report()
+    content = read_content(directory, report)
+    if content is None or report.errors:
+        raise ContentError(report.problems)
+    return content

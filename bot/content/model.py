@@ -1,0 +1,125 @@
+"""The content model: immutable values that the engine reads and never changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def frozen_map(items: Mapping[K, V] | None = None) -> Mapping[K, V]:
+    """A read-only view of a fresh dict: content objects must not change after loading."""
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One FAQ answer in one language. `id` is a stable public topic id such as `complaint.bribe`."""
+
+    id: str
+    title: str
+    answer: str
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...]
+    related: tuple[str, ...]
+    source: tuple[str, ...]
+    reviewed: date
+
+
+@dataclass(frozen=True)
+class Option:
+    """A button of a tree node. Exactly one of `next`, `topics` or `action` is set."""
+
+    label: str
+    next: str | None = None
+    topics: tuple[str, ...] = ()
+    action: str | None = None  # "share_location" or "choose_state"
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    prompt: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A guided path. `parents` maps each node to the node that leads to it first (for "Back")."""
+
+    id: str
+    title: str
+    start: str
+    nodes: Mapping[str, Node]
+    parents: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """A main-menu button: a guided path or a single topic."""
+
+    target: str  # a tree id or a topic id
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Words of immediate danger and the emergency message that then always comes first."""
+
+    triggers: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Language:
+    """Everything one language contributes: its words for the matcher and its content."""
+
+    code: str
+    name: str
+    stemmer: str
+    abbreviations: Mapping[str, str]
+    stopwords: frozenset[str]
+    greetings: tuple[str, ...]
+    thanks: tuple[str, ...]
+    safety: Safety
+    entries: Mapping[str, Entry]
+    trees: Mapping[str, Tree]
+    menu: tuple[MenuItem, ...]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A Grupo Beta. Coordinates are city centres: good only to rank which group is nearest."""
+
+    id: str
+    name: str
+    state: str
+    city: str
+    lat: float
+    lon: float
+    confidence: str
+    evidence_date: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Content:
+    languages: Mapping[str, Language]
+    places: tuple[Place, ...]
+    unverified_states: tuple[str, ...] = ()
+    catalog: frozenset[str] = field(default_factory=frozenset)
+    default_language: str = "es"
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """States with a Grupo Beta, verified or not, in alphabetical order."""
+        return tuple(sorted({p.state for p in self.places} | set(self.unverified_states)))
+
+    def language(self, code: str | None) -> Language:
+        if code and code in self.languages:
+            return self.languages[code]
+        return self.languages[self.default_language]

@@ -1,0 +1,403 @@
+"""The engine: one event in, the replies a user sees out. Synchronous, no I/O, no per-user state.
+
+Everything a button needs to know travels in its payload (see `payload.py`), so any adapter can
+hand any press to any engine instance, and a content reload never strands a conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from bot.content.model import Content, Entry, Language, Tree
+from bot.engine import geo
+from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
+from bot.engine.payload import Action, Kind, Payload, View, decode, encode
+from bot.engine.replies import (
+    Button,
+    LocationRequest,
+    PlaceHit,
+    PlacesReply,
+    Reply,
+    Response,
+    TextReply,
+    Usage,
+    UsageKind,
+)
+from bot.i18n import Catalogs
+from bot.matching.matcher import Intent, Match, Matcher
+
+NEAREST_COUNT = 3
+FAR_KM = 300.0  # beyond this the "nearest" group is no practical help on foot
+RELATED_MAX = 3
+
+Translate = Callable[[str], str]
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction whose translation happens later."""
+    return message
+
+
+class Engine:
+    def __init__(self, content: Content, catalogs: Catalogs, matcher: Matcher | None = None) -> None:
+        self.content = content
+        self.catalogs = catalogs
+        self.matcher = matcher or Matcher(content)
+        self._guides = {code: _guides(lang) for code, lang in content.languages.items()}
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, event: Event) -> Response:
+        match event:
+            case Text():
+                return self.answer(event)[1]
+            case Command():
+                return self._command(event)
+            case Press():
+                return self._press(event.payload)
+            case Location():
+                return self._location(event)
+            case Unsupported():
+                return self._unsupported(event)
+        raise TypeError(f"not an event: {event!r}")  # pragma: no cover - exhaustive above
+
+    def match(self, text: str, hint: str | None = None, lang: str | None = None) -> Match:
+        return self.matcher.match(text, hint, lang)
+
+    def language_of(self, hint: str | None) -> str:
+        code = (hint or "").split("-")[0].split("_")[0].lower()
+        return code if code in self.content.languages else self.content.default_language
+
+    # ------------------------------------------------------------------ events
+
+    def answer(self, event: Text, lang: str | None = None) -> tuple[Match, Response]:
+        """The match behind the answer, and the answer. `lang` forces the language."""
+        found = self.match(event.text, event.lang_hint, lang)
+        lang, _ = found.lang, self._t(found.lang)
+        usage = [Usage(UsageKind.MESSAGE, lang)]
+        replies: list[Reply] = []
+        if found.danger:
+            replies.append(self._emergency(lang))
+            usage.append(Usage(UsageKind.DANGER, lang))
+        if found.intent is Intent.TOPIC and found.topic:
+            if found.close_call and found.alternatives:
+                replies.append(self._choose_between(lang, (found.topic, found.alternatives[0])))
+            else:
+                replies.append(self._topic(lang, found.topic))
+                usage.append(Usage(UsageKind.ANSWERED, lang, found.topic))
+        elif found.intent is Intent.GREETING:
+            replies.append(self._menu(lang, _("Hi! I am Orienta. ") + self._menu_intro(lang)))
+        elif found.intent is Intent.THANKS:
+            replies.append(self._menu(lang, _("You're welcome. Take care! If you need anything else, write to me or choose a topic:")))
+        elif not found.danger:
+            replies.append(self._menu(lang, _("Sorry, I did not understand. Try other words, for example “they asked me for money at the checkpoint”, or choose a topic:")))
+            usage.append(Usage(UsageKind.UNANSWERED, lang))
+        else:
+            usage.append(Usage(UsageKind.UNANSWERED, lang))
+        return found, Response(lang, tuple(replies), tuple(usage))
+
+    def _command(self, event: Command) -> Response:
+        lang = self.language_of(event.lang_hint)
+        _ = self._t(lang)
+        usage = [Usage(UsageKind.COMMAND, lang, event.name.value)]
+        match event.name:
+            case CommandName.START:
+                reply: Reply = self._menu(lang, self._welcome(lang))
+            case CommandName.MENU:
+                reply = self._menu(lang)
+            case CommandName.HELP:
+                reply = self._menu(lang, self._help(lang))
+            case CommandName.ABOUT | CommandName.PRIVACY:
+                topic = "meta.about" if event.name is CommandName.ABOUT else "meta.privacy"
+                reply = self._topic(lang, topic)
+            case CommandName.LANGUAGE:
+                wanted = event.arg.strip().lower()
+                if wanted in self.content.languages:
+                    _ = self._t(wanted)
+                    usage.append(Usage(UsageKind.LANGUAGE_SET, wanted))
+                    name = self.content.languages[wanted].name
+                    return Response(wanted, (self._menu(wanted, _("Language: {name}.").format(name=name) + " " + self._menu_intro(wanted)),), tuple(usage))
+                reply = self._languages(lang)
+        return Response(lang, (reply,), tuple(usage))
+
+    def _press(self, data: str) -> Response:
+        payload = decode(data)
+        if payload is None or payload.lang not in self.content.languages:
+            lang = payload.lang if payload and payload.lang in self.content.languages else self.content.default_language
+            return self._expired(lang)
+        lang = payload.lang
+        usage = [Usage(UsageKind.BUTTON, lang)]
+        if payload.action is Action.SWITCH_LANGUAGE:
+            usage.append(Usage(UsageKind.LANGUAGE_SET, lang))
+        elif payload.action in (Action.HELPFUL, Action.NOT_HELPFUL):
+            return self._feedback(payload, usage)
+        shown = self._view(lang, payload.view, usage)
+        if shown is None:
+            return self._expired(lang)
+        return Response(lang, (shown,), tuple(usage))
+
+    def _location(self, event: Location) -> Response:
+        lang = self.language_of(event.lang_hint)
+        _ = self._t(lang)
+        if not geo.valid_coordinates(event.lat, event.lon):
+            return Response(lang, (self._menu(lang, _("That location does not look valid. Try sharing it again, or choose your state:")),))
+        ranked = geo.nearest(self.content.places, event.lat, event.lon, NEAREST_COUNT)
+        lines = [_("The nearest Grupos Beta to the place you shared:")]
+        hits = []
+        for number, (place, km) in enumerate(ranked, 1):
+            lines.append(_("{n}. {name} – {city}, {state}: about {km} km").format(
+                n=number, name=place.name, city=place.city, state=place.state, km=_round_km(km)))
+            hits.append(PlaceHit(place.name, place.city, place.state, place.lat, place.lon, km))
+        if ranked and ranked[0][1] > FAR_KM:
+            lines.append(_("They are all far from you. If you need help now, call 911."))
+        lines.append(self._beta_caveat(lang))
+        reply = PlacesReply(
+            "\n".join(lines), tuple(hits),
+            buttons=self._topic_buttons(lang, ("beta.services",)) + (self._state_button(lang),),
+            nav=self._nav(lang, View(Kind.MENU)),
+        )
+        return Response(lang, (reply,), (Usage(UsageKind.LOCATION, lang),))
+
+    def _unsupported(self, event: Unsupported) -> Response:
+        lang = self.language_of(event.lang_hint)
+        _ = self._t(lang)
+        text = _("I cannot open stickers, photos, audio, videos or files. I understand written messages, buttons and a shared location. Write your question, or share your location to find the nearest Grupo Beta.")
+        return Response(lang, (self._menu(lang, text),), (Usage(UsageKind.UNSUPPORTED, lang),))
+
+    def _feedback(self, payload: Payload, usage: list[Usage]) -> Response:
+        lang, topic = payload.lang, payload.view.arg
+        _ = self._t(lang)
+        entries = self.content.languages[lang].entries
+        if topic not in entries:
+            return self._expired(lang)
+        if payload.action is Action.HELPFUL:
+            usage.append(Usage(UsageKind.FEEDBACK_YES, lang, topic))
+            text = _("Thank you! Your answer helps us improve.")
+            buttons: tuple[Button, ...] = ()
+        else:
+            usage.append(Usage(UsageKind.FEEDBACK_NO, lang, topic))
+            text = _("Thank you for telling us. Try asking in other words, or talk to a person:")
+            buttons = self._topic_buttons(lang, ("meta.human_help",))
+        reply = TextReply(text, buttons, self._nav(lang, View(Kind.MENU)))
+        return Response(lang, (reply,), tuple(usage))
+
+    # ------------------------------------------------------------------ views
+
+    def _view(self, lang: str, view: View, usage: list[Usage]) -> Reply | None:
+        language = self.content.languages[lang]
+        match view.kind:
+            case Kind.MENU:
+                return self._menu(lang)
+            case Kind.LANGUAGES:
+                return self._languages(lang)
+            case Kind.TOPIC:
+                if view.arg not in language.entries:
+                    return None
+                usage.append(Usage(UsageKind.ANSWERED, lang, view.arg))
+                return self._topic(lang, view.arg)
+            case Kind.NODE:
+                tree_id, _sep, node_id = view.arg.partition(":")
+                tree = language.trees.get(tree_id)
+                if tree is None or node_id not in tree.nodes:
+                    return None
+                usage.append(Usage(UsageKind.TREE_STEP, lang, tree_id))
+                return self._node(lang, tree, node_id)
+            case Kind.OUTCOME:
+                return self._outcome(lang, view.arg, usage)
+            case Kind.STATES:
+                return self._states(lang)
+            case Kind.STATE:
+                if view.arg not in self.content.states:
+                    return None
+                return self._groups_in_state(lang, view.arg)
+            case Kind.LOCATION:
+                return self._ask_location(lang)
+        return None  # pragma: no cover - Kind is exhaustive
+
+    def _menu(self, lang: str, text: str | None = None) -> TextReply:
+        language = self.content.languages[lang]
+        buttons = []
+        for item in language.menu:
+            if item.target in language.trees:
+                tree = language.trees[item.target]
+                buttons.append(Button(tree.title, encode(Action.SHOW, lang, View(Kind.NODE, f"{tree.id}:{tree.start}"))))
+            elif item.target in language.entries:
+                buttons.append(Button(language.entries[item.target].title, encode(Action.SHOW, lang, View(Kind.TOPIC, item.target))))
+        nav = self._language_buttons(lang, View(Kind.MENU))
+        return TextReply(text or self._menu_intro(lang), tuple(buttons), nav)
+
+    def _topic(self, lang: str, topic: str) -> TextReply:
+        _ = self._t(lang)
+        entry = self.content.languages[lang].entries[topic]
+        buttons: list[Button] = []
+        guide = self._guides[lang].get(topic)
+        if guide is not None:
+            buttons.append(Button(_("🧭 Guide me step by step"), encode(Action.SHOW, lang, View(Kind.NODE, f"{guide.id}:{guide.start}"))))
+        buttons.extend(self._topic_buttons(lang, entry.related[:RELATED_MAX]))
+        view = View(Kind.TOPIC, topic)
+        buttons.append(Button(_("👍 Yes"), encode(Action.HELPFUL, lang, view)))
+        buttons.append(Button(_("👎 No"), encode(Action.NOT_HELPFUL, lang, view)))
+        text = "\n\n".join((f"{entry.title}", entry.answer, self._source_line(lang, entry), _("Was this helpful?")))
+        return TextReply(text, tuple(buttons), self._nav(lang, view))
+
+    def _node(self, lang: str, tree: Tree, node_id: str) -> TextReply:
+        _ = self._t(lang)
+        node = tree.nodes[node_id]
+        buttons = []
+        for index, option in enumerate(node.options):
+            if option.next is not None:
+                view = View(Kind.NODE, f"{tree.id}:{option.next}")
+            elif option.action == "share_location":
+                view = View(Kind.LOCATION)
+            elif option.action == "choose_state":
+                view = View(Kind.STATES)
+            else:
+                view = View(Kind.OUTCOME, f"{tree.id}:{node_id}:{index}")
+            buttons.append(Button(option.label, encode(Action.SHOW, lang, view)))
+        parent = tree.parents.get(node_id)
+        back = View(Kind.NODE, f"{tree.id}:{parent}") if parent else View(Kind.MENU)
+        return TextReply(node.prompt, tuple(buttons), self._nav(lang, View(Kind.NODE, f"{tree.id}:{node_id}"), back))
+
+    def _outcome(self, lang: str, arg: str, usage: list[Usage]) -> TextReply | None:
+        _ = self._t(lang)
+        tree_id, node_id, index = (arg.split(":") + ["", "", ""])[:3]
+        tree = self.content.languages[lang].trees.get(tree_id)
+        if tree is None or node_id not in tree.nodes or not index.isdigit():
+            return None
+        options = tree.nodes[node_id].options
+        if int(index) >= len(options) or not options[int(index)].topics:
+            return None
+        topics = options[int(index)].topics
+        usage.append(Usage(UsageKind.TREE_DONE, lang, tree_id))
+        back = View(Kind.NODE, f"{tree_id}:{node_id}")
+        if len(topics) == 1:
+            usage.append(Usage(UsageKind.ANSWERED, lang, topics[0]))
+            answer = self._topic(lang, topics[0])
+            return TextReply(answer.text, answer.buttons, self._nav(lang, View(Kind.OUTCOME, arg), back))
+        return TextReply(_("These answers can help you. Choose one:"), self._topic_buttons(lang, topics), self._nav(lang, View(Kind.OUTCOME, arg), back))
+
+    def _choose_between(self, lang: str, topics: tuple[str, str]) -> TextReply:
+        _ = self._t(lang)
+        return TextReply(_("I found two answers that may fit. Which one are you looking for?"), self._topic_buttons(lang, topics), self._nav(lang, View(Kind.MENU)))
+
+    def _languages(self, lang: str) -> TextReply:
+        _ = self._t(lang)
+        buttons = tuple(
+            Button(language.name, encode(Action.SWITCH_LANGUAGE, code, View(Kind.MENU)))
+            for code, language in self.content.languages.items()
+        )
+        return TextReply(_("Choose your language:"), buttons, self._nav(lang, View(Kind.MENU), with_language=False))
+
+    def _states(self, lang: str) -> TextReply:
+        _ = self._t(lang)
+        buttons = tuple(Button(state, encode(Action.SHOW, lang, View(Kind.STATE, state))) for state in self.content.states)
+        back = self._find_beta_start(lang)
+        return TextReply(_("Choose a state. Grupos Beta work in these states:"), buttons, self._nav(lang, View(Kind.STATES), back))
+
+    def _groups_in_state(self, lang: str, state: str) -> PlacesReply:
+        _ = self._t(lang)
+        places = [p for p in self.content.places if p.state == state]
+        if places:
+            lines = [_("Grupos Beta in {state}:").format(state=state)]
+            lines += [f"• {p.name} – {p.city}" for p in places]
+        else:
+            lines = [_("Official sources say there is a Grupo Beta in {state}, but we could not verify in which city.").format(state=state)]
+        lines.append(self._beta_caveat(lang))
+        hits = tuple(PlaceHit(p.name, p.city, p.state, p.lat, p.lon, None) for p in places)
+        return PlacesReply(
+            "\n".join(lines), hits, self._topic_buttons(lang, ("beta.services",)),
+            self._nav(lang, View(Kind.STATE, state), View(Kind.STATES)),
+        )
+
+    def _ask_location(self, lang: str) -> LocationRequest:
+        _ = self._t(lang)
+        text = _("Share your location and I will tell you which Grupos Beta are nearest. I only use it for this answer and do not save it.")
+        return LocationRequest(text, (self._state_button(lang), *self._nav(lang, View(Kind.LOCATION), self._find_beta_start(lang))))
+
+    # ------------------------------------------------------------------ pieces
+
+    def _t(self, lang: str) -> Translate:
+        return self.catalogs.get(lang).gettext
+
+    def _welcome(self, lang: str) -> str:
+        _ = self._t(lang)
+        return _("Hi! I am Orienta. I give free information about your rights as a migrant or traveller in Mexico: Paisano trips, complaints against officials, your rights whatever your papers, safety and the Grupos Beta. I do not ask your name and I do not save your messages.") + "\n\n" + self._menu_intro(lang)
+
+    def _menu_intro(self, lang: str) -> str:
+        _ = self._t(lang)
+        return _("Write your question in your own words, or choose a topic:")
+
+    def _help(self, lang: str) -> str:
+        _ = self._t(lang)
+        return _("Write your question in your own words, for example “how much can I bring without paying taxes” or “they asked me for a bribe”. I answer with official information and its source.\n\n/menu – main menu\n/language – change language\n/about – about this service\n/privacy – what we store\n\nShare your location to find the nearest Grupo Beta. In an emergency call 911.")
+
+    def _source_line(self, lang: str, entry: Entry) -> str:
+        _ = self._t(lang)
+        return _("Source: {source}\nReviewed: {date}").format(source=" · ".join(entry.source), date=entry.reviewed.isoformat())
+
+    def _beta_caveat(self, lang: str) -> str:
+        _ = self._t(lang)
+        return _("Locations are approximate (the city, not the office). We have no verified phone number or address for any Grupo Beta. Their agents wear orange and help whatever your papers. In an emergency call 911.")
+
+    def _emergency(self, lang: str) -> TextReply:
+        language = self.content.languages[lang]
+        buttons = self._topic_buttons(lang, ("safety.emergency",)) if "safety.emergency" in language.entries else ()
+        return TextReply(language.safety.message, buttons)
+
+    def _expired(self, lang: str) -> Response:
+        _ = self._t(lang)
+        reply = self._menu(lang, _("That button no longer works. Here is the menu:"))
+        return Response(lang, (reply,), (Usage(UsageKind.BUTTON, lang),))
+
+    def _topic_buttons(self, lang: str, topics: Iterable[str]) -> tuple[Button, ...]:
+        entries = self.content.languages[lang].entries
+        return tuple(
+            Button(entries[t].title, encode(Action.SHOW, lang, View(Kind.TOPIC, t))) for t in topics if t in entries
+        )
+
+    def _state_button(self, lang: str) -> Button:
+        _ = self._t(lang)
+        return Button(_("🗺️ Choose a state"), encode(Action.SHOW, lang, View(Kind.STATES)))
+
+    def _find_beta_start(self, lang: str) -> View:
+        tree = self.content.languages[lang].trees.get("tree.find_beta")
+        return View(Kind.NODE, f"{tree.id}:{tree.start}") if tree else View(Kind.MENU)
+
+    def _nav(self, lang: str, here: View, back: View | None = None, with_language: bool = True) -> tuple[Button, ...]:
+        """Back (when there is somewhere to go back to), Menu, and the language switch."""
+        _ = self._t(lang)
+        nav = []
+        if back is not None and back.kind is not Kind.MENU:
+            nav.append(Button(_("⬅️ Back"), encode(Action.SHOW, lang, back)))
+        nav.append(Button(_("🏠 Menu"), encode(Action.SHOW, lang, View(Kind.MENU))))
+        if with_language:
+            nav.extend(self._language_buttons(lang, here))
+        return tuple(nav)
+
+    def _language_buttons(self, lang: str, here: View) -> tuple[Button, ...]:
+        """With two languages, one tap switches and stays on the same screen; with more, a chooser."""
+        others = [code for code in self.content.languages if code != lang]
+        if len(others) == 1:
+            other = others[0]
+            return (Button(f"🌐 {self.content.languages[other].name}", encode(Action.SWITCH_LANGUAGE, other, here)),)
+        if others:
+            _ = self._t(lang)
+            return (Button(_("🌐 Language"), encode(Action.SHOW, lang, View(Kind.LANGUAGES))),)
+        return ()
+
+
+def _guides(language: Language) -> dict[str, Tree]:
+    """Topic -> the guided path that leads to it first (menu order), for "Guide me step by step"."""
+    ordered = [language.trees[m.target] for m in language.menu if m.target in language.trees]
+    ordered += [t for t in language.trees.values() if t not in ordered]
+    guides: dict[str, Tree] = {}
+    for tree in ordered:
+        for node in tree.nodes.values():
+            for option in node.options:
+                for topic in option.topics:
+                    guides.setdefault(topic, tree)
+    return guides
+
+
+def _round_km(km: float) -> str:
+    return str(round(km)) if km >= 10 else f"{km:.1f}"

@@ -1,0 +1,94 @@
+"""What the engine answers: plain values that each adapter renders within its platform's limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class TextReply:
+    """A message. `buttons` are choices of content; `nav` are Back / Menu / language, kept apart
+    so adapters can lay them out in their own row."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    nav: tuple[Button, ...] = ()
+
+    @property
+    def all_buttons(self) -> tuple[Button, ...]:
+        return self.buttons + self.nav
+
+
+@dataclass(frozen=True)
+class PlaceHit:
+    name: str
+    city: str
+    state: str
+    lat: float
+    lon: float
+    distance_km: float | None  # None when listed by state rather than by distance
+
+
+@dataclass(frozen=True)
+class PlacesReply:
+    """Grupos Beta, already described in `text`; `places` lets adapters add map pins."""
+
+    text: str
+    places: tuple[PlaceHit, ...]
+    buttons: tuple[Button, ...] = ()
+    nav: tuple[Button, ...] = ()
+
+    @property
+    def all_buttons(self) -> tuple[Button, ...]:
+        return self.buttons + self.nav
+
+
+@dataclass(frozen=True)
+class LocationRequest:
+    """Ask the user to share a location; each platform explains how in its own way."""
+
+    text: str
+    nav: tuple[Button, ...] = ()
+
+
+Reply = TextReply | PlacesReply | LocationRequest
+
+
+class UsageKind(StrEnum):
+    MESSAGE = "message"
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"
+    BUTTON = "button"
+    TREE_STEP = "tree_step"
+    TREE_DONE = "tree_done"
+    LOCATION = "location"
+    FEEDBACK_YES = "feedback_yes"
+    FEEDBACK_NO = "feedback_no"
+    LANGUAGE_SET = "language_set"
+    UNSUPPORTED = "unsupported"
+    RATE_LIMITED = "rate_limited"
+    DANGER = "danger"
+    COMMAND = "command"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One anonymous count: what happened, in which language, about which topic. Nothing else."""
+
+    kind: UsageKind
+    lang: str
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class Response:
+    lang: str
+    replies: tuple[Reply, ...]
+    usage: tuple[Usage, ...] = field(default=())

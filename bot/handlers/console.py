@@ -1,0 +1,111 @@
+"""The terminal channel: a conversation on stdin/stdout, buttons shown as numbers.
+
+    1-9...        press the numbered button
+    /menu /start /help /about /privacy
+    /lang en      change language (also /language)
+    /loc LAT LON  share a location
+    Ctrl-D        quit
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from bot.engine.engine import Engine
+from bot.engine.events import Command, CommandName, Event, Location, Press, Text
+from bot.engine.replies import Button, LocationRequest, PlacesReply, Reply, Response, TextReply, Usage
+
+COMMANDS = {
+    "start": CommandName.START,
+    "menu": CommandName.MENU,
+    "help": CommandName.HELP,
+    "about": CommandName.ABOUT,
+    "privacy": CommandName.PRIVACY,
+    "lang": CommandName.LANGUAGE,
+    "language": CommandName.LANGUAGE,
+    "idioma": CommandName.LANGUAGE,
+}
+
+
+class ConsoleChat:
+    """Keeps only what a terminal needs: the current language and the buttons on screen."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        out: TextIO,
+        lang: str | None = None,
+        count: Callable[[Iterable[Usage]], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.out = out
+        self.lang = engine.language_of(lang)
+        self.buttons: list[Button] = []
+        self.count = count or (lambda usage: None)
+
+    def start(self) -> None:
+        self.show(self.engine.handle(Command(CommandName.START, self.lang)))
+
+    def run(self, lines: Iterable[str]) -> None:
+        self.start()
+        for line in lines:
+            self.handle_line(line)
+
+    def handle_line(self, line: str) -> None:
+        event = self.parse(line.strip())
+        if event is not None:
+            self.show(self.engine.handle(event))
+
+    def parse(self, line: str) -> Event | None:
+        if not line:
+            return None
+        if line.isdigit():
+            index = int(line) - 1
+            if 0 <= index < len(self.buttons):
+                return Press(self.buttons[index].payload)
+            self._say(self._t("There is no option {n}. Type one of the numbers shown.").format(n=line))
+            return None
+        if line.startswith("/"):
+            name, _, arg = line[1:].partition(" ")
+            name = name.lower()
+            if name == "loc":
+                return self._location(arg)
+            if name in COMMANDS:
+                return Command(COMMANDS[name], self.lang, arg.strip())
+            return Command(CommandName.HELP, self.lang)
+        return Text(line, self.lang)
+
+    def _location(self, arg: str) -> Event | None:
+        try:
+            lat, lon = (float(v.replace(",", ".")) for v in arg.replace(";", " ").split())
+        except ValueError:
+            self._say(self._t("To share a location type /loc LATITUDE LONGITUDE, for example /loc 32.53 -117.04"))
+            return None
+        return Location(lat, lon, self.lang)
+
+    def show(self, response: Response) -> None:
+        self.lang = response.lang
+        self.count(response.usage)
+        self.buttons = []
+        for reply in response.replies:
+            self._render(reply)
+
+    def _render(self, reply: Reply) -> None:
+        lines = [reply.text]
+        if isinstance(reply, LocationRequest):
+            lines.append(self._t("In the terminal, type /loc LATITUDE LONGITUDE, for example /loc 32.53 -117.04"))
+            buttons: tuple[Button, ...] = reply.nav
+        elif isinstance(reply, TextReply | PlacesReply):
+            buttons = reply.all_buttons
+        for button in buttons:
+            self.buttons.append(button)
+            lines.append(f"  {len(self.buttons)}) {button.label}")
+        self._say("\n".join(lines))
+
+    def _say(self, text: str) -> None:
+        self.out.write(text + "\n\n")
+        self.out.flush()
+
+    def _t(self, message: str) -> str:
+        return self.engine.catalogs.gettext(self.lang, message)

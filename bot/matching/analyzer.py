@@ -1,0 +1,65 @@
+"""Turn chat text into comparable terms: fold, tokenise, expand chat slang, stem.
+
+Migrants type fast on cheap phones: no accents, repeated letters ("ayudaaa"), abbreviations
+("xq", "pa", "tmb"), emoji. Everything here is per language and driven by the content's
+`language` block, so a new language needs no code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+import snowballstemmer
+
+_DIGIT_GROUP = re.compile(r"(?<=\d)[.,](?=\d{3})")  # 10,000 / 10.000 -> 10000
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")  # runs of letters, or runs of digits; emoji and punctuation drop
+_REPEAT3 = re.compile(r"(.)\1{2,}")  # "holaaa" -> "hola": no word in es/en repeats a letter 3 times
+_REPEAT2 = re.compile(r"(.)\1")
+
+
+@lru_cache(maxsize=4096)
+def fold(text: str) -> str:
+    """Lower-case, strip accents and compatibility forms; keep everything else."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokenize(text: str) -> list[str]:
+    """Words and numbers of `text`, folded, with letter runs of three or more collapsed."""
+    folded = _DIGIT_GROUP.sub("", fold(text))
+    return [_REPEAT3.sub(r"\1", t) for t in _TOKEN.findall(folded)]
+
+
+def undouble(word: str) -> str:
+    """'holaa' -> 'hola', 'ayuudaa' -> 'ayuda': a second guess for words not in the vocabulary."""
+    return _REPEAT2.sub(r"\1", word)
+
+
+class Analyzer:
+    """One language's analysis chain. Cheap to call: stems are cached."""
+
+    def __init__(self, stemmer: str, abbreviations: Mapping[str, str], stopwords: Iterable[str]) -> None:
+        self._stemmer = snowballstemmer.stemmer(stemmer)
+        self.abbreviations = {fold(k): tuple(tokenize(v)) for k, v in abbreviations.items()}
+        self.stopwords = frozenset(t for w in stopwords for t in tokenize(w))
+        self.stem = lru_cache(maxsize=65536)(self._stem)
+
+    def _stem(self, word: str) -> str:
+        return str(self._stemmer.stemWord(word)) if not word.isdigit() else word
+
+    def words(self, text: str) -> list[str]:
+        """All tokens, abbreviations expanded, stopwords kept (for phrases such as 'help me')."""
+        out: list[str] = []
+        for token in tokenize(text):
+            out.extend(self.abbreviations.get(token, (token,)))
+        return out
+
+    def content_words(self, words: Iterable[str]) -> list[str]:
+        return [w for w in words if w not in self.stopwords and (len(w) > 1 or w.isdigit())]
+
+    def terms(self, text: str) -> list[str]:
+        """The stems an index is built from."""
+        return [self.stem(w) for w in self.content_words(self.words(text))]

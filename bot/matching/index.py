@@ -1,0 +1,139 @@
+"""An inverted index over one language's FAQ entries, scored with BM25F, tolerant of typos.
+
+Built once at load time. A query touches only the postings of its own terms (each capped to its
+strongest entries), so its cost does not grow with the number of entries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.content.model import Entry
+from bot.matching.analyzer import Analyzer, undouble
+
+# Field weights: a title names the topic; keywords are chosen synonyms; questions are many and
+# repeat common words, so each occurrence counts less.
+TITLE_WEIGHT = 2.0
+KEYWORD_WEIGHT = 1.5
+QUESTION_WEIGHT = 1.0
+K1, B = 1.2, 0.5
+MAX_POSTINGS = 256  # a query term looks at most at its 256 strongest entries
+
+
+@dataclass(frozen=True)
+class Scored:
+    topic: str
+    score: float  # BM25F: orders candidates
+    coverage: float  # share of the query's information found in this entry: 0..1, calibrates
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    stem: str
+    weight: float  # how informative: idf for known terms, a fixed value for unknown words
+    known: bool
+
+
+class TopicIndex:
+    def __init__(self, analyzer: Analyzer, entries: Iterable[Entry], extra_words: Iterable[str] = ()) -> None:
+        self.analyzer = analyzer
+        self.topics: list[str] = []
+        doc_terms: list[Counter[str]] = []
+        surface: Counter[str] = Counter()  # word forms seen, for typo correction
+        for entry in entries:
+            tf: Counter[str] = Counter()
+            for text, weight in self._fields(entry):
+                words = analyzer.content_words(analyzer.words(text))
+                surface.update(words)
+                for word in words:
+                    tf[analyzer.stem(word)] += weight
+            self.topics.append(entry.id)
+            doc_terms.append(tf)
+        for text in extra_words:
+            surface.update(analyzer.words(text))
+        count = max(len(doc_terms), 1)
+        avg_len = sum(sum(tf.values()) for tf in doc_terms) / count or 1.0
+        df: Counter[str] = Counter(term for tf in doc_terms for term in tf)
+        # BM25's idf, floored so a term that is everywhere still counts a little.
+        self.idf = {t: max(math.log(1 + (count - n + 0.5) / (n + 0.5)), 0.05) for t, n in df.items()}
+        postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for doc, tf in enumerate(doc_terms):
+            norm = K1 * (1 - B + B * sum(tf.values()) / avg_len)
+            for term, freq in tf.items():
+                postings[term].append((self.idf[term] * freq * (K1 + 1) / (freq + norm), doc))
+        self.postings = {t: sorted(p, reverse=True)[:MAX_POSTINGS] for t, p in postings.items()}
+        self.doc_terms = [frozenset(tf) for tf in doc_terms]
+        idfs = sorted(self.idf.values()) or [1.0]
+        # An unknown word is as informative as a typical rare term: it may be what the question
+        # is really about ("futbol"), so it must pull confidence down.
+        self.unknown_weight = idfs[int(len(idfs) * 0.75)]
+        self.vocabulary = frozenset(surface)
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for word in sorted(surface, key=lambda w: (-surface[w], w)):  # frequent words win ties
+            if not word.isdigit():
+                self._by_length[len(word)].append(word)
+        self.correct = lru_cache(maxsize=65536)(self._correct)
+
+    @staticmethod
+    def _fields(entry: Entry) -> Iterable[tuple[str, float]]:
+        yield entry.title, TITLE_WEIGHT
+        for keyword in entry.keywords:
+            yield keyword, KEYWORD_WEIGHT
+        for question in entry.questions:
+            yield question, QUESTION_WEIGHT
+
+    def _correct(self, word: str) -> str | None:
+        """The vocabulary word a typo most likely meant, or None."""
+        if word in self.vocabulary:
+            return word
+        single = undouble(word)
+        if single in self.vocabulary:
+            return single
+        if len(word) < 4 or word.isdigit():
+            return None
+        max_edits = 1 if len(word) < 7 else 2
+        best: tuple[int, str] | None = None
+        for length in range(len(word) - max_edits, len(word) + max_edits + 1):
+            found = process.extractOne(
+                word, self._by_length.get(length, ()), scorer=OSA.distance, score_cutoff=max_edits
+            )
+            if found is not None and (best is None or found[1] < best[0]):
+                best = (int(found[1]), found[0])
+                if best[0] == 1:
+                    break
+        return best[1] if best else None
+
+    def query_terms(self, words: Sequence[str]) -> list[QueryTerm]:
+        """Content words of a query as weighted stems, typos corrected where the index knows better."""
+        terms: dict[str, QueryTerm] = {}
+        for word in self.analyzer.content_words(words):
+            fixed = self.correct(word)
+            stem = self.analyzer.stem(fixed or word)
+            if stem in self.idf:
+                terms[stem] = QueryTerm(stem, self.idf[stem], True)
+            elif stem not in terms:
+                terms[stem] = QueryTerm(stem, self.unknown_weight, False)
+        return list(terms.values())
+
+    def search(self, terms: Sequence[QueryTerm], limit: int = 3) -> list[Scored]:
+        scores: dict[int, float] = defaultdict(float)
+        for term in terms:
+            for contribution, doc in self.postings.get(term.stem, ()):
+                scores[doc] += contribution
+        if not scores:
+            return []
+        total = sum(t.weight for t in terms) or 1.0
+        best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
+        out = []
+        for doc, score in best:
+            present = self.doc_terms[doc]
+            covered = sum(t.weight for t in terms if t.stem in present)
+            out.append(Scored(self.topics[doc], score, covered / total))
+        return out

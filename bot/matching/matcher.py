@@ -1,0 +1,147 @@
+"""Free text -> language, topic (or none), confidence; and whether the writer is in danger now."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot import limits
+from bot.content.model import Content, Language
+from bot.matching.analyzer import Analyzer, tokenize
+from bot.matching.index import Scored, TopicIndex
+
+# Calibrated on tests/data/matcher_cases.yaml: below these, the answer is "none".
+MIN_CONFIDENCE = 0.5  # share of the query's information the best entry must explain
+MIN_EVIDENCE = 0.9  # total idf the best entry must match: one common word is not enough
+CLOSE_CALL = 0.9  # a runner-up within 90% of the best score is offered too
+
+
+class Intent(StrEnum):
+    TOPIC = "topic"
+    NONE = "none"  # nothing matched with confidence
+    GREETING = "greeting"
+    THANKS = "thanks"
+    EMPTY = "empty"  # no words at all: emoji only, punctuation, blank
+
+
+@dataclass(frozen=True)
+class Match:
+    lang: str
+    intent: Intent
+    topic: str | None = None
+    score: float = 0.0
+    alternatives: tuple[str, ...] = ()
+    close_call: bool = False
+    danger: bool = False
+    candidates: tuple[Scored, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class _LanguageModel:
+    language: Language
+    analyzer: Analyzer
+    index: TopicIndex
+    vocabulary: frozenset[str]
+    greetings: frozenset[str]
+    thanks: frozenset[str]
+    triggers: tuple[tuple[str, ...], ...]
+
+
+class Matcher:
+    def __init__(self, content: Content) -> None:
+        self.default = content.default_language
+        self.models: dict[str, _LanguageModel] = {}
+        for code, lang in content.languages.items():
+            analyzer = Analyzer(lang.stemmer, lang.abbreviations, lang.stopwords)
+            extra = (*lang.greetings, *lang.thanks, *lang.safety.triggers)
+            index = TopicIndex(analyzer, lang.entries.values(), extra)
+            vocabulary = (
+                index.vocabulary
+                | analyzer.stopwords
+                | set(analyzer.abbreviations)
+                | {w for text in extra for w in tokenize(text)}
+            )
+            self.models[code] = _LanguageModel(
+                language=lang,
+                analyzer=analyzer,
+                index=index,
+                vocabulary=frozenset(vocabulary),
+                greetings=frozenset(w for g in lang.greetings for w in analyzer.words(g)),
+                thanks=frozenset(w for g in lang.thanks for w in analyzer.words(g)),
+                triggers=tuple(
+                    tuple(analyzer.stem(w) for w in analyzer.words(t)) for t in lang.safety.triggers
+                ),
+            )
+        # A word that only one language uses says which language a message is in.
+        self._exclusive: dict[str, frozenset[str]] = {}
+        for code, model in self.models.items():
+            others = set().union(*(m.vocabulary for c, m in self.models.items() if c != code))
+            self._exclusive[code] = model.vocabulary - others
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.models)
+
+    def detect_language(self, text: str, hint: str | None = None) -> str:
+        """The language of `text` from the content's vocabularies; `hint` (a platform's language
+        code) only breaks ties."""
+        tokens = tokenize(text[: limits.MATCH_INPUT_MAX])
+        votes = {code: sum(t in words for t in tokens) for code, words in self._exclusive.items()}
+        best = max(votes.values(), default=0)
+        leaders = [code for code, n in votes.items() if n == best]
+        fallback = _base_language(hint)
+        if len(leaders) == 1 and best > 0:
+            return leaders[0]
+        if fallback in leaders:
+            return fallback
+        return self.default if self.default in leaders else leaders[0]
+
+    def match(self, text: str, hint: str | None = None, lang: str | None = None) -> Match:
+        """Match `text`. With `lang`, the language is forced; otherwise it is detected."""
+        text = text[: limits.MATCH_INPUT_MAX]
+        code = lang if lang in self.models else self.detect_language(text, hint)
+        model = self.models[code]
+        words = model.analyzer.words(text)
+        fixed = [model.index.correct(w) or w for w in words]
+        danger = self._in_danger(model, fixed)
+        if not words:
+            return Match(code, Intent.EMPTY, danger=danger)
+        content = model.analyzer.content_words(fixed)
+        if content and all(w in model.greetings for w in content):
+            return Match(code, Intent.GREETING, danger=danger)
+        if content and all(w in model.thanks or w in model.greetings for w in content):
+            return Match(code, Intent.THANKS, danger=danger)
+        terms = model.index.query_terms(words)
+        found = model.index.search(terms)
+        if not found:
+            return Match(code, Intent.NONE, danger=danger)
+        best = found[0]
+        evidence = best.coverage * sum(t.weight for t in terms)
+        if best.coverage < MIN_CONFIDENCE or evidence < MIN_EVIDENCE:
+            return Match(code, Intent.NONE, score=round(best.coverage, 3), danger=danger, candidates=tuple(found))
+        runners = [s for s in found[1:] if s.score >= CLOSE_CALL * best.score and s.coverage >= MIN_CONFIDENCE]
+        return Match(
+            lang=code,
+            intent=Intent.TOPIC,
+            topic=best.topic,
+            score=round(best.coverage, 3),
+            alternatives=tuple(s.topic for s in found[1:3]),
+            close_call=bool(runners),
+            danger=danger,
+            candidates=tuple(found),
+        )
+
+    @staticmethod
+    def _in_danger(model: _LanguageModel, words: Sequence[str]) -> bool:
+        stems = [model.analyzer.stem(w) for w in words]
+        for phrase in model.triggers:
+            n = len(phrase)
+            if any(tuple(stems[i : i + n]) == phrase for i in range(len(stems) - n + 1)):
+                return True
+        return False
+
+
+def _base_language(code: str | None) -> str | None:
+    """'es-MX' -> 'es'; Telegram sends IETF tags."""
+    return code.split("-")[0].split("_")[0].lower() if code else None
