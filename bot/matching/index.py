@@ -6,6 +6,7 @@ strongest entries), so its cost does not grow with the number of entries.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,9 @@ KEYWORD_WEIGHT = 1.5
 QUESTION_WEIGHT = 1.0
 K1, B = 1.2, 0.5
 MAX_POSTINGS = 256  # a query term looks at most at its 256 strongest entries
+UNKNOWN_PERCENTILE = 0.5
+RERANK = 8  # candidates re-ranked by score and coverage
+PAIR_WEIGHT = 0.5  # a pair of adjacent words, relative to a single word
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,12 @@ class TopicIndex:
             for text, weight in self._fields(entry):
                 words = analyzer.content_words(analyzer.words(text))
                 surface.update(words)
-                for word in words:
-                    tf[analyzer.stem(word)] += weight
+                stems = [analyzer.stem(word) for word in words]
+                for stem in stems:
+                    tf[stem] += weight
+                # Adjacent pairs ("te abraza", "derechos humanos") rank phrases above loose words.
+                for pair in _pairs(stems):
+                    tf[pair] += weight * PAIR_WEIGHT
             self.topics.append(entry.id)
             doc_terms.append(tf)
         for text in extra_words:
@@ -70,15 +78,15 @@ class TopicIndex:
                 postings[term].append((self.idf[term] * freq * (K1 + 1) / (freq + norm), doc))
         self.postings = {t: sorted(p, reverse=True)[:MAX_POSTINGS] for t, p in postings.items()}
         self.doc_terms = [frozenset(tf) for tf in doc_terms]
-        idfs = sorted(self.idf.values()) or [1.0]
+        idfs = sorted(v for k, v in self.idf.items() if " " not in k) or [1.0]
         # An unknown word is as informative as a typical rare term: it may be what the question
         # is really about ("futbol"), so it must pull confidence down.
-        self.unknown_weight = idfs[int(len(idfs) * 0.75)]
+        self.unknown_weight = idfs[int(len(idfs) * UNKNOWN_PERCENTILE)]
         self.vocabulary = frozenset(surface)
-        self._by_length: dict[int, list[str]] = defaultdict(list)
+        self._by_length: dict[tuple[str, int], list[str]] = defaultdict(list)
         for word in sorted(surface, key=lambda w: (-surface[w], w)):  # frequent words win ties
             if not word.isdigit():
-                self._by_length[len(word)].append(word)
+                self._by_length[(word[0], len(word))].append(word)
         self.correct = lru_cache(maxsize=65536)(self._correct)
 
     @staticmethod
@@ -98,11 +106,12 @@ class TopicIndex:
             return single
         if len(word) < 4 or word.isdigit():
             return None
-        max_edits = 1 if len(word) < 7 else 2
+        max_edits = 1 if len(word) <= 8 else 2
         best: tuple[int, str] | None = None
+        # People rarely mistype the first letter; requiring it keeps "iphone" from becoming "phone".
         for length in range(len(word) - max_edits, len(word) + max_edits + 1):
             found = process.extractOne(
-                word, self._by_length.get(length, ()), scorer=OSA.distance, score_cutoff=max_edits
+                word, self._by_length.get((word[0], length), ()), scorer=OSA.distance, score_cutoff=max_edits
             )
             if found is not None and (best is None or found[1] < best[0]):
                 best = (int(found[1]), found[0])
@@ -111,29 +120,40 @@ class TopicIndex:
         return best[1] if best else None
 
     def query_terms(self, words: Sequence[str]) -> list[QueryTerm]:
-        """Content words of a query as weighted stems, typos corrected where the index knows better."""
+        """Content words of a query as weighted stems, typos corrected where the index knows better.
+
+        Unknown numbers weigh nothing: "my 15 year old" is about a child, not about 15.
+        """
         terms: dict[str, QueryTerm] = {}
         for word in self.analyzer.content_words(words):
             fixed = self.correct(word)
             stem = self.analyzer.stem(fixed or word)
             if stem in self.idf:
                 terms[stem] = QueryTerm(stem, self.idf[stem], True)
-            elif stem not in terms:
+            elif stem not in terms and not word.isdigit():
                 terms[stem] = QueryTerm(stem, self.unknown_weight, False)
         return list(terms.values())
 
     def search(self, terms: Sequence[QueryTerm], limit: int = 3) -> list[Scored]:
         scores: dict[int, float] = defaultdict(float)
-        for term in terms:
-            for contribution, doc in self.postings.get(term.stem, ()):
+        keys = [t.stem for t in terms] + _pairs([t.stem for t in terms if t.known])
+        for key in keys:
+            for contribution, doc in self.postings.get(key, ()):
                 scores[doc] += contribution
         if not scores:
             return []
         total = sum(t.weight for t in terms) or 1.0
-        best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
+        shortlist = heapq.nlargest(RERANK, scores.items(), key=lambda item: item[1])
         out = []
-        for doc, score in best:
+        for doc, score in shortlist:
             present = self.doc_terms[doc]
             covered = sum(t.weight for t in terms if t.stem in present)
             out.append(Scored(self.topics[doc], score, covered / total))
-        return out
+        # BM25 favours entries that repeat a word; an entry that explains more of the question
+        # is usually the one meant. Rank the shortlist by both.
+        out.sort(key=lambda s: -s.score * math.sqrt(s.coverage))
+        return out[:limit]
+
+
+def _pairs(stems: Sequence[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False) if a != b]

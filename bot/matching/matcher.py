@@ -12,7 +12,7 @@ from bot.matching.analyzer import Analyzer, tokenize
 from bot.matching.index import Scored, TopicIndex
 
 # Calibrated on tests/data/matcher_cases.yaml: below these, the answer is "none".
-MIN_CONFIDENCE = 0.5  # share of the query's information the best entry must explain
+MIN_CONFIDENCE = 0.45  # share of the query's information the best entry must explain
 MIN_EVIDENCE = 0.9  # total idf the best entry must match: one common word is not enough
 CLOSE_CALL = 0.9  # a runner-up within 90% of the best score is offered too
 
@@ -46,6 +46,9 @@ class _LanguageModel:
     greetings: frozenset[str]
     thanks: frozenset[str]
     triggers: tuple[tuple[str, ...], ...]
+    # Example questions made only of function words ("who are you"): the index cannot see them,
+    # so they are matched whole.
+    function_only: dict[tuple[str, ...], str]
 
 
 class Matcher:
@@ -72,6 +75,12 @@ class Matcher:
                 triggers=tuple(
                     tuple(analyzer.stem(w) for w in analyzer.words(t)) for t in lang.safety.triggers
                 ),
+                function_only={
+                    tuple(words): entry.id
+                    for entry in lang.entries.values()
+                    for question in entry.questions
+                    if (words := analyzer.words(question)) and not analyzer.content_words(words)
+                },
             )
         # A word that only one language uses says which language a message is in.
         self._exclusive: dict[str, frozenset[str]] = {}
@@ -108,6 +117,9 @@ class Matcher:
         if not words:
             return Match(code, Intent.EMPTY, danger=danger)
         content = model.analyzer.content_words(fixed)
+        if not content and tuple(words) in model.function_only:
+            topic = model.function_only[tuple(words)]
+            return Match(code, Intent.TOPIC, topic=topic, score=1.0, danger=danger)
         if content and all(w in model.greetings for w in content):
             return Match(code, Intent.GREETING, danger=danger)
         if content and all(w in model.thanks or w in model.greetings for w in content):
