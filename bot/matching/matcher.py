@@ -113,16 +113,26 @@ class Matcher:
         model = self.models[code]
         words = model.analyzer.words(text)
         fixed = [model.index.correct(w) or w for w in words]
-        danger = self._in_danger(model, fixed)
+        # Safety first: danger words of any language count ("help me" in a Spanish message).
+        # The words that raised the alarm are then left out of topic matching: "they are
+        # following me" is not a question about following up a complaint.
+        keep = self._outside_danger(model, fixed)
+        danger = not all(keep)
+        words = [w for w, k in zip(words, keep, strict=True) if k]
+        fixed = [w for w, k in zip(fixed, keep, strict=True) if k]
+        for other_code, other in self.models.items():
+            if other_code != code and not danger:
+                danger = not all(self._outside_danger(other, other.analyzer.words(text)))
         if not words:
-            return Match(code, Intent.EMPTY, danger=danger)
+            return Match(code, Intent.EMPTY if not danger else Intent.NONE, danger=danger)
         content = model.analyzer.content_words(fixed)
         if not content and tuple(words) in model.function_only:
             topic = model.function_only[tuple(words)]
             return Match(code, Intent.TOPIC, topic=topic, score=1.0, danger=danger)
-        if content and all(w in model.greetings for w in content):
+        social = [w for w in fixed if w not in model.analyzer.stopwords or w in model.greetings or w in model.thanks]
+        if social and all(w in model.greetings for w in social):
             return Match(code, Intent.GREETING, danger=danger)
-        if content and all(w in model.thanks or w in model.greetings for w in content):
+        if social and all(w in model.thanks or w in model.greetings for w in social):
             return Match(code, Intent.THANKS, danger=danger)
         terms = model.index.query_terms(words)
         found = model.index.search(terms)
@@ -145,13 +155,16 @@ class Matcher:
         )
 
     @staticmethod
-    def _in_danger(model: _LanguageModel, words: Sequence[str]) -> bool:
+    def _outside_danger(model: _LanguageModel, words: Sequence[str]) -> list[bool]:
+        """For each word, whether it is outside every danger phrase."""
         stems = [model.analyzer.stem(w) for w in words]
+        keep = [True] * len(words)
         for phrase in model.triggers:
             n = len(phrase)
-            if any(tuple(stems[i : i + n]) == phrase for i in range(len(stems) - n + 1)):
-                return True
-        return False
+            for i in range(len(stems) - n + 1):
+                if tuple(stems[i : i + n]) == phrase:
+                    keep[i : i + n] = [False] * n
+        return keep
 
 
 def _base_language(code: str | None) -> str | None:
