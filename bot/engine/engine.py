@@ -282,9 +282,10 @@ class Engine:
 
     def _languages(self, lang: str) -> TextReply:
         _ = self._t(lang)
+        codes = sorted(self.content.languages, key=lambda c: (c != self.content.default_language, c))
         buttons = tuple(
-            Button(language.name, encode(Action.SWITCH_LANGUAGE, code, View(Kind.MENU)))
-            for code, language in self.content.languages.items()
+            Button(self.content.languages[code].name, encode(Action.SWITCH_LANGUAGE, code, View(Kind.MENU)))
+            for code in codes
         )
         return TextReply(_("Choose your language:"), buttons, self._nav(lang, View(Kind.MENU), with_language=False))
 
@@ -391,11 +392,13 @@ def _guides(language: Language) -> dict[str, Tree]:
     ordered = [language.trees[m.target] for m in language.menu if m.target in language.trees]
     ordered += [t for t in language.trees.values() if t not in ordered]
     guides: dict[str, Tree] = {}
-    for tree in ordered:
-        for node in tree.nodes.values():
-            for option in node.options:
-                for topic in option.topics:
-                    guides.setdefault(topic, tree)
+    # A path where the topic is an option's first answer beats one where it is only mentioned.
+    for primary in (True, False):
+        for tree in ordered:
+            for node in tree.nodes.values():
+                for option in node.options:
+                    for topic in option.topics[:1] if primary else option.topics:
+                        guides.setdefault(topic, tree)
     return guides
 
 

@@ -16,7 +16,7 @@ import snowballstemmer
 
 _DIGIT_GROUP = re.compile(r"(?<=\d)[.,](?=\d{3})")  # 10,000 / 10.000 -> 10000
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")  # runs of letters, or runs of digits; emoji and punctuation drop
-_REPEAT3 = re.compile(r"(.)\1{2,}")  # "holaaa" -> "hola": no word in es/en repeats a letter 3 times
+_REPEAT3 = re.compile(r"([^\W\d_])\1{2,}")  # "holaaa" -> "hola": no word in es/en repeats a letter 3 times
 _REPEAT2 = re.compile(r"(.)\1")
 
 

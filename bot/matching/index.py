@@ -104,7 +104,7 @@ class TopicIndex:
         single = undouble(word)
         if single in self.vocabulary:
             return single
-        if len(word) < 4 or word.isdigit():
+        if len(word) < 5 or word.isdigit():  # "gano" is not a typo of "gato"
             return None
         max_edits = 1 if len(word) <= 8 else 2
         best: tuple[int, str] | None = None
@@ -119,10 +119,11 @@ class TopicIndex:
                     break
         return best[1] if best else None
 
-    def query_terms(self, words: Sequence[str]) -> list[QueryTerm]:
+    def query_terms(self, words: Sequence[str], names: frozenset[str] = frozenset()) -> list[QueryTerm]:
         """Content words of a query as weighted stems, typos corrected where the index knows better.
 
-        Unknown numbers weigh nothing: "my 15 year old" is about a child, not about 15.
+        Unknown numbers and unknown `names` weigh nothing: "my 15 year old" is about a child, not
+        about 15, and "me llamo Juan Perez y..." is not about Juan.
         """
         terms: dict[str, QueryTerm] = {}
         for word in self.analyzer.content_words(words):
@@ -130,7 +131,7 @@ class TopicIndex:
             stem = self.analyzer.stem(fixed or word)
             if stem in self.idf:
                 terms[stem] = QueryTerm(stem, self.idf[stem], True)
-            elif stem not in terms and not word.isdigit():
+            elif stem not in terms and not word.isdigit() and word not in names:
                 terms[stem] = QueryTerm(stem, self.unknown_weight, False)
         return list(terms.values())
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot import limits
 from bot.content.model import Content, Language
-from bot.matching.analyzer import Analyzer, tokenize
+from bot.matching.analyzer import Analyzer, fold, tokenize
 from bot.matching.index import Scored, TopicIndex
 
 # Calibrated on tests/data/matcher_cases.yaml: below these, the answer is "none".
@@ -134,7 +135,7 @@ class Matcher:
             return Match(code, Intent.GREETING, danger=danger)
         if social and all(w in model.thanks or w in model.greetings for w in social):
             return Match(code, Intent.THANKS, danger=danger)
-        terms = model.index.query_terms(words)
+        terms = model.index.query_terms(words, _names(text))
         found = model.index.search(terms)
         if not found:
             return Match(code, Intent.NONE, danger=danger)
@@ -170,3 +171,15 @@ class Matcher:
 def _base_language(code: str | None) -> str | None:
     """'es-MX' -> 'es'; Telegram sends IETF tags."""
     return code.split("-")[0].split("_")[0].lower() if code else None
+
+
+def _names(text: str) -> frozenset[str]:
+    """Capitalised words that do not start a sentence: probably names of people or places."""
+    names = set()
+    for found in re.finditer(r"[^\W\d_]+", text):
+        word = found.group()
+        before = text[: found.start()].rstrip()
+        # Not the first word, not after a full stop, and not SHOUTED.
+        if word[0].isupper() and not word.isupper() and before and before[-1] not in ".!?¿¡":
+            names.add(fold(word))
+    return frozenset(names)

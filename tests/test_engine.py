@@ -1,0 +1,273 @@
+"""What a user sees, event by event. No network, no files: the engine alone."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import pytest
+
+from bot.content.model import Content
+from bot.engine.engine import Engine
+from bot.engine.events import Command, CommandName, Location, Press, Text, Unsupported
+from bot.engine.payload import Action, Kind, View, decode, encode
+from bot.engine.replies import Button, LocationRequest, PlacesReply, Response, TextReply, UsageKind
+from bot.limits import BUTTON_PAYLOAD
+
+
+def labels(reply: TextReply | PlacesReply) -> list[str]:
+    return [b.label for b in reply.all_buttons]
+
+
+def press(engine: Engine, reply: TextReply | PlacesReply | LocationRequest, label: str) -> Response:
+    buttons = reply.nav if isinstance(reply, LocationRequest) else reply.all_buttons
+    (button,) = [b for b in buttons if b.label == label]
+    return engine.handle(Press(button.payload))
+
+
+def only(response: Response) -> TextReply:
+    (reply,) = response.replies
+    assert isinstance(reply, TextReply)
+    return reply
+
+
+def test_a_migrant_asked_for_a_bribe_gets_the_answer_in_spanish_with_a_guided_path(engine: Engine) -> None:
+    response = engine.handle(Text("me pidieron mordida en la garita"))
+    reply = only(response)
+    assert response.lang == "es"
+    assert reply.text.startswith("Me piden mordida\n\nNo pagues.")
+    assert "Fuente: https://" in reply.text and "Revisado: 2026-11-28" in reply.text
+    assert "¿Te sirvió esta respuesta?" in reply.text
+    assert labels(reply)[0] == "🧭 Guíame paso a paso"
+    assert {"👍 Sí", "👎 No", "🏠 Menú", "🌐 English"} <= set(labels(reply))
+    guided = only(press(engine, reply, "🧭 Guíame paso a paso"))
+    assert guided.text == "Antes de empezar, ¿estás en peligro ahora mismo?"
+
+
+def test_an_english_question_is_answered_in_english_whatever_the_phone_language(engine: Engine) -> None:
+    response = engine.handle(Text("how much cash can i bring into mexico", lang_hint="es-MX"))
+    assert response.lang == "en"
+    assert only(response).text.startswith("Declaring cash\n\nIf you enter or leave Mexico with more than USD 10,000")
+
+
+def test_every_answer_offers_related_topics_feedback_and_menu(engine: Engine, content: Content) -> None:
+    for code, lang in content.languages.items():
+        for entry in lang.entries.values():
+            reply = only(engine.handle(Press(encode(Action.SHOW, code, View(Kind.TOPIC, entry.id)))))
+            titles = labels(reply)
+            for related in entry.related[:3]:
+                assert lang.entries[related].title in titles, (entry.id, related)
+            payloads = [decode(b.payload) for b in reply.all_buttons]
+            actions = {p.action for p in payloads if p}
+            assert {Action.HELPFUL, Action.NOT_HELPFUL, Action.SWITCH_LANGUAGE} <= actions, entry.id
+            assert any(p and p.view.kind is Kind.MENU and p.action is Action.SHOW for p in payloads), entry.id
+            assert entry.answer in reply.text and entry.reviewed.isoformat() in reply.text
+
+
+def walk(engine: Engine, lang: str) -> dict[str, Response]:
+    """Press every button reachable from the main menu, breadth first. Returns payload -> response."""
+    start = engine.handle(Command(CommandName.MENU, lang))
+    seen: dict[str, Response] = {}
+    queue = deque(b.payload for r in start.replies for b in _buttons(r))
+    while queue:
+        payload = queue.popleft()
+        if payload in seen:
+            continue
+        response = engine.handle(Press(payload))
+        seen[payload] = response
+        queue.extend(b.payload for r in response.replies for b in _buttons(r))
+    return seen
+
+
+def _buttons(reply: TextReply | PlacesReply | LocationRequest) -> tuple[Button, ...]:
+    return reply.nav if isinstance(reply, LocationRequest) else reply.all_buttons
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_every_path_from_the_menu_ends_in_answers_and_nothing_is_a_dead_end(engine: Engine, content: Content, lang: str) -> None:
+    seen = walk(engine, lang)
+    expired = {"Ese botón ya no funciona. Aquí está el menú:", "That button no longer works. Here is the menu:"}
+    nodes, topics = set(), set()
+    for payload, response in seen.items():
+        assert len(payload.encode("utf-8")) <= BUTTON_PAYLOAD
+        for reply in response.replies:
+            assert reply.text not in expired, payload
+            buttons = _buttons(reply)
+            # Nobody is ever stuck: there is always a way on, back or to the menu.
+            assert buttons, payload
+            view = decode(payload)
+            assert view is not None
+            if view.view.kind is Kind.NODE:
+                nodes.add((view.lang, view.view.arg))
+                nav = [decode(b.payload) for b in reply.nav]
+                assert any(n and n.view.kind is Kind.MENU for n in nav), payload
+                assert any(n and n.action is Action.SWITCH_LANGUAGE for n in nav), payload
+            if view.view.kind is Kind.TOPIC:
+                topics.add(view.view.arg)
+    language = content.languages[lang]
+    every_node = {(lang, f"{t.id}:{n}") for t in language.trees.values() for n in t.nodes}
+    assert {n for n in nodes if n[0] == lang} == every_node
+    assert set(language.entries) <= topics  # every topic is reachable by buttons alone
+
+
+def test_tree_steps_have_back_to_the_previous_step(engine: Engine) -> None:
+    menu = only(engine.handle(Command(CommandName.MENU, "en")))
+    first = only(press(engine, menu, "Report abuse"))
+    assert "⬅️ Back" not in labels(first)  # the first step goes back to the menu
+    who = only(press(engine, first, "No, I want to report"))
+    assert who.text == "Who committed the abuse?"
+    back = only(press(engine, who, "⬅️ Back"))
+    assert back.text == first.text
+
+
+def test_switching_language_mid_path_stays_on_the_same_step(engine: Engine) -> None:
+    menu = only(engine.handle(Command(CommandName.MENU, "es")))
+    step = only(press(engine, only(press(engine, menu, "Denunciar un abuso")), "No, quiero denunciar"))
+    assert step.text == "¿Quién cometió el abuso?"
+    switched = press(engine, step, "🌐 English")
+    assert switched.lang == "en" and only(switched).text == "Who committed the abuse?"
+    assert UsageKind.LANGUAGE_SET in {u.kind for u in switched.usage}
+
+
+def test_an_option_with_several_topics_lists_them_and_one_topic_answers_directly(engine: Engine) -> None:
+    menu = only(engine.handle(Command(CommandName.MENU, "en")))
+    trip = only(press(engine, menu, "Travelling to Mexico"))
+    goods = only(press(engine, only(press(engine, trip, "By plane")), "My rights"))
+    assert goods.text == "These answers can help you. Choose one:"
+    assert labels(goods)[:2] == ["Your rights as traveller", "Asked for a bribe"]
+    cash = press(engine, only(press(engine, trip, "By plane")), "I carry a lot of cash")
+    assert only(cash).text.startswith("Declaring cash")
+    assert {u.kind for u in cash.usage} >= {UsageKind.TREE_DONE, UsageKind.ANSWERED}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["", "x", "v|es", "v|es|t|no.such.topic", "v|es|n|tree.complaint:gone", "v|es|o|tree.complaint:who:99",
+     "v|es|o|tree.complaint:who:x", "v|es|g|Narnia", "y|es|t|nope", "z|es|m|", "v|es|t|" + "a" * 80, "v|es|n|tree.gone:x"],
+)
+def test_forged_truncated_or_stale_buttons_get_the_menu(engine: Engine, payload: str) -> None:
+    reply = only(engine.handle(Press(payload)))
+    assert reply.text == "Ese botón ya no funciona. Aquí está el menú:"
+    assert "Denunciar un abuso" in labels(reply)
+
+
+def test_stale_button_in_an_unknown_language_falls_back_to_spanish(engine: Engine) -> None:
+    response = engine.handle(Press("v|fr|m|"))
+    assert response.lang == "es"
+
+
+def test_sharing_a_location_in_tijuana_lists_the_three_nearest_grupos_beta(engine: Engine) -> None:
+    response = engine.handle(Location(32.52, -117.02, "es"))
+    (reply,) = response.replies
+    assert isinstance(reply, PlacesReply)
+    assert [p.name for p in reply.places] == ["Grupo Beta Tijuana", "Grupo Beta Tecate", "Grupo Beta Mexicali"]
+    assert reply.places[0].distance_km is not None and reply.places[0].distance_km < 5
+    assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a unos" in reply.text
+    assert "No tenemos teléfono ni dirección verificados" in reply.text and "911" in reply.text
+    assert [u.kind for u in response.usage] == [UsageKind.LOCATION]
+
+
+def test_a_location_in_chiapas_finds_tapachula_first(engine: Engine) -> None:
+    (reply,) = engine.handle(Location(14.91, -92.27, "en")).replies
+    assert isinstance(reply, PlacesReply)
+    assert reply.places[0].name == "Grupo Beta Tapachula"
+    assert "about 1.4 km" in reply.text or "about 1." in reply.text
+
+
+def test_a_location_far_from_every_group_says_so(engine: Engine) -> None:
+    (reply,) = engine.handle(Location(19.43, -99.13, "en")).replies  # Mexico City
+    assert isinstance(reply, PlacesReply)
+    assert "They are all far from you. If you need help now, call 911." in reply.text
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(math.nan, 0.0), (91.0, 0.0), (0.0, 200.0), (math.inf, 1.0)])
+def test_an_impossible_location_is_refused_politely(engine: Engine, lat: float, lon: float) -> None:
+    reply = only(engine.handle(Location(lat, lon, "en")))
+    assert reply.text.startswith("That location does not look valid.")
+
+
+def test_choosing_a_state_lists_its_groups_and_says_when_none_is_verified(engine: Engine) -> None:
+    chiapas = engine.handle(Press(encode(Action.SHOW, "es", View(Kind.STATE, "Chiapas"))))
+    (reply,) = chiapas.replies
+    assert isinstance(reply, PlacesReply)
+    assert len(reply.places) == 5 and "Grupos Beta en Chiapas:" in reply.text
+    (tabasco,) = engine.handle(Press(encode(Action.SHOW, "en", View(Kind.STATE, "Tabasco")))).replies
+    assert isinstance(tabasco, PlacesReply) and tabasco.places == ()
+    assert "Official sources say there is a Grupo Beta in Tabasco, but we could not verify in which city." in tabasco.text
+
+
+def test_find_beta_offers_location_sharing(engine: Engine) -> None:
+    menu = only(engine.handle(Command(CommandName.MENU, "en")))
+    step = only(press(engine, menu, "Nearest Grupo Beta"))
+    (request,) = press(engine, step, "📍 Send my location").replies
+    assert isinstance(request, LocationRequest)
+    assert "Share your location" in request.text and "do not save it" in request.text
+    assert "🗺️ Choose a state" in [b.label for b in request.nav]
+
+
+@pytest.mark.parametrize(("kind", "hint", "start"), [("sticker", "es", "No puedo abrir stickers"), ("photo", "en-GB", "I cannot open stickers")])
+def test_unsupported_media_gets_a_polite_note(engine: Engine, kind: str, hint: str, start: str) -> None:
+    response = engine.handle(Unsupported(kind, hint))
+    assert only(response).text.startswith(start)
+    assert [u.kind for u in response.usage] == [UsageKind.UNSUPPORTED]
+
+
+def test_commands(engine: Engine) -> None:
+    start = only(engine.handle(Command(CommandName.START, "es")))
+    assert start.text.startswith("¡Hola! Soy Orienta.") and "No te pido tu nombre" in start.text
+    assert only(engine.handle(Command(CommandName.HELP, "en"))).text.startswith("Write your question in your own words, for example")
+    assert only(engine.handle(Command(CommandName.ABOUT, "en"))).text.startswith("About Orienta\n\nOrienta is a free")
+    assert only(engine.handle(Command(CommandName.PRIVACY, "es"))).text.startswith("Tu privacidad\n\nOrienta NO guarda")
+    chooser = only(engine.handle(Command(CommandName.LANGUAGE, "es")))
+    assert chooser.text == "Elige tu idioma:" and labels(chooser)[:2] == ["Español", "English"]
+    switched = engine.handle(Command(CommandName.LANGUAGE, "es", "en"))
+    assert switched.lang == "en" and only(switched).text.startswith("Language: English.")
+
+
+def test_feedback(engine: Engine) -> None:
+    yes = engine.handle(Press(encode(Action.HELPFUL, "en", View(Kind.TOPIC, "rights.asylum"))))
+    assert only(yes).text == "Thank you! Your answer helps us improve."
+    assert (UsageKind.FEEDBACK_YES, "rights.asylum") in {(u.kind, u.topic) for u in yes.usage}
+    no = engine.handle(Press(encode(Action.NOT_HELPFUL, "es", View(Kind.TOPIC, "rights.asylum"))))
+    assert "habla con una persona" in only(no).text and "Hablar con una persona" in labels(only(no))
+    assert (UsageKind.FEEDBACK_NO, "rights.asylum") in {(u.kind, u.topic) for u in no.usage}
+
+
+def test_danger_puts_the_emergency_numbers_first(engine: Engine) -> None:
+    response = engine.handle(Text("me quieren matar, me pidieron dinero los polis"))
+    first = response.replies[0]
+    assert isinstance(first, TextReply) and first.text.startswith("🚨 Si estás en peligro ahora, llama al 911")
+    assert UsageKind.DANGER in {u.kind for u in response.usage}
+
+
+def test_danger_alone_still_gets_the_emergency_numbers(engine: Engine) -> None:
+    response = engine.handle(Text("help me!!"))
+    assert response.replies[0].text.startswith("🚨 If you are in danger now, call 911")
+
+
+def test_unanswered_message_gets_the_menu_and_is_counted(engine: Engine) -> None:
+    response = engine.handle(Text("receta de pozole"))
+    reply = only(response)
+    assert reply.text.startswith("Perdón, no entendí.")
+    assert "Viajo a México" in labels(reply)
+    assert [u.kind for u in response.usage] == [UsageKind.MESSAGE, UsageKind.UNANSWERED]
+
+
+def test_close_calls_offer_both_topics(engine: Engine) -> None:
+    match, response = engine.answer(Text("me secuestraron y piden dinero a mi familia"))
+    assert match.close_call
+    reply = response.replies[-1]
+    assert isinstance(reply, TextReply) and reply.text == "Encontré dos respuestas que pueden servir. ¿Cuál buscas?"
+    assert len(reply.buttons) == 2
+
+
+def test_usage_carries_no_message_text(engine: Engine) -> None:
+    secret = "me llamo Juan Perez y me pidieron mordida"
+    response = engine.handle(Text(secret))
+    for usage in response.usage:
+        assert "Juan" not in repr(usage) and "mordida" not in repr(usage)
+    assert [(u.kind, u.topic) for u in response.usage] == [(UsageKind.MESSAGE, ""), (UsageKind.ANSWERED, "complaint.bribe")]
+
+
+def test_same_input_same_output(engine: Engine) -> None:
+    assert engine.handle(Text("asilo")) == engine.handle(Text("asilo"))
