@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.content.loader import read_content
 from bot.content.model import Content
 from bot.content.problems import ContentError, Report
-from bot.content.selftest import run_examples
+from bot.content.selftest import Miss, run_examples
 from bot.engine.engine import Engine
 from bot.engine.events import Text
 from bot.engine.replies import Response
@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orienta", description="Rights information for migrants in Mexico.")
+    parser = argparse.ArgumentParser(
+        prog="orienta", description="Rights information for migrants in Mexico."
+    )
     parser.add_argument("--content", type=Path, help="content directory (env ORIENTA_CONTENT_DIR)")
     parser.add_argument("--locale", type=Path, help="gettext catalogs (env ORIENTA_LOCALE_DIR)")
     sub = parser.add_subparsers(metavar="COMMAND")
@@ -55,8 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     content = sub.add_parser("content", help="work with the content files")
     content_sub = content.add_subparsers(metavar="ACTION")
     check = content_sub.add_parser("check", help="validate content and run the example questions")
-    check.add_argument("dir", nargs="?", type=Path, help="content directory (default: the configured one)")
-    check.add_argument("--no-examples", action="store_true", help="skip the example-question self-test")
+    check.add_argument(
+        "dir", nargs="?", type=Path, help="content directory (default: the configured one)"
+    )
+    check.add_argument(
+        "--no-examples", action="store_true", help="skip the example-question self-test"
+    )
     check.set_defaults(func=_check)
     return parser
 
@@ -105,7 +111,10 @@ def _ask(args: argparse.Namespace) -> int:
     engine = build_engine(_settings(args))
     forced = None if args.lang == "auto" else args.lang
     if forced is not None and forced not in engine.content.languages:
-        print(f"unknown language '{forced}'; one of: auto, {', '.join(engine.content.languages)}", file=sys.stderr)
+        print(
+            f"unknown language '{forced}'; one of: auto, {', '.join(engine.content.languages)}",
+            file=sys.stderr,
+        )
         return 2
     if args.text:
         messages: Sequence[str] = [" ".join(args.text)]
@@ -150,7 +159,7 @@ def _check(args: argparse.Namespace) -> int:
     content = read_content(directory, report, locations=locations)
     for problem in sorted(report.problems, key=lambda p: (str(p.path), p.line)):
         print(problem)
-    checked, misses = 0, []
+    checked, misses = 0, list[Miss]()
     if content is not None and not report.errors and not args.no_examples:
         checked, misses = run_examples(content)
         for miss in misses:
@@ -168,5 +177,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _describe(content: Content) -> str:
-    counts = ", ".join(f"{code}: {len(lang.entries)} topics, {len(lang.trees)} guided paths" for code, lang in content.languages.items())
+    counts = ", ".join(
+        f"{code}: {len(lang.entries)} topics, {len(lang.trees)} guided paths"
+        for code, lang in content.languages.items()
+    )
     return f"{counts}; {len(content.places)} Grupos Beta"

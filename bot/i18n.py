@@ -59,4 +59,6 @@ class Catalogs:
         return self.get(lang).gettext(message)
 
     def available(self) -> list[str]:
-        return sorted(p.parent.parent.name for p in self.locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+        return sorted(
+            p.parent.parent.name for p in self.locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+        )

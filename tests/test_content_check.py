@@ -66,7 +66,10 @@ def test_unknown_field_suggests_the_right_name(content_copy: Path) -> None:
     faq = content_copy / "faq_en.yaml"
     line = edit(faq, "    keywords: [money, cash", "    keywrods: [money, cash")
     report = check(content_copy)
-    assert f"{faq}:{line}: entry 'paisano.cash': unknown field 'keywrods' (did you mean 'keywords'?)" in messages(report)
+    assert (
+        f"{faq}:{line}: entry 'paisano.cash': unknown field 'keywrods' (did you mean 'keywords'?)"
+        in messages(report)
+    )
 
 
 def test_topic_missing_in_one_language_is_named_with_its_line(content_copy: Path) -> None:
@@ -74,7 +77,10 @@ def test_topic_missing_in_one_language_is_named_with_its_line(content_copy: Path
     line = edit(es, "  - id: paisano.weapons\n", "  - id: paisano.weaponry\n")
     report = check(content_copy)
     text = "\n".join(messages(report))
-    assert f"{es}:{line}: topic 'paisano.weaponry' is in faq_es.yaml but missing from faq_en.yaml" in text
+    assert (
+        f"{es}:{line}: topic 'paisano.weaponry' is in faq_es.yaml but missing from faq_en.yaml"
+        in text
+    )
     assert f"{es}:1: catalog topic 'paisano.weapons' has no entry in this language" in text
     assert "paisano.weapons' is in faq_en.yaml but missing from faq_es.yaml" in text
     assert str(en) in text
@@ -83,7 +89,9 @@ def test_topic_missing_in_one_language_is_named_with_its_line(content_copy: Path
 def test_duplicate_ids_and_duplicate_keys(content_copy: Path) -> None:
     faq = content_copy / "faq_en.yaml"
     edit(faq, "  - id: paisano.weapons\n", "  - id: paisano.cash\n")
-    line = edit(faq, "    title: Vehicle permit\n", "    title: Vehicle permit\n    title: Car permit\n")
+    line = edit(
+        faq, "    title: Vehicle permit\n", "    title: Vehicle permit\n    title: Car permit\n"
+    )
     text = "\n".join(messages(check(content_copy)))
     assert "topic 'paisano.cash' is defined twice (first at line" in text
     assert f"{faq}:{line + 1}: key 'title' appears twice in the same block" in text
@@ -91,8 +99,16 @@ def test_duplicate_ids_and_duplicate_keys(content_copy: Path) -> None:
 
 def test_broken_related_and_tree_references(content_copy: Path) -> None:
     faq, trees = content_copy / "faq_en.yaml", content_copy / "trees_en.yaml"
-    edit(faq, "    related: [paisano.goods, paisano.cash, paisano.what_is]", "    related: [paisano.goods, paisano.cashh]")
-    edit(trees, "            topics: [paisano.vehicle_permit]", "            topics: [paisano.vehicle]")
+    edit(
+        faq,
+        "    related: [paisano.goods, paisano.cash, paisano.what_is]",
+        "    related: [paisano.goods, paisano.cashh]",
+    )
+    edit(
+        trees,
+        "            topics: [paisano.vehicle_permit]",
+        "            topics: [paisano.vehicle]",
+    )
     edit(trees, "            next: police", "            next: polize")
     text = "\n".join(messages(check(content_copy)))
     assert "paisano.franchise: related topic 'paisano.cashh' does not exist" in text
@@ -102,9 +118,16 @@ def test_broken_related_and_tree_references(content_copy: Path) -> None:
 
 def test_tree_cycles_and_unreachable_nodes(content_copy: Path) -> None:
     trees = content_copy / "trees_es.yaml"
-    edit(trees, "          - label: Desapareció alguien\n            topics: [safety.missing_person]",
-         "          - label: Desapareció alguien\n            next: who")
-    edit(trees, "      - id: papers\n", "      - id: papers\n        prompt: x\n        options: [{label: a, topics: [rights.work]}]\n      - id: orphan\n")
+    edit(
+        trees,
+        "          - label: Desapareció alguien\n            topics: [safety.missing_person]",
+        "          - label: Desapareció alguien\n            next: who",
+    )
+    edit(
+        trees,
+        "      - id: papers\n",
+        "      - id: papers\n        prompt: x\n        options: [{label: a, topics: [rights.work]}]\n      - id: orphan\n",
+    )
     text = "\n".join(messages(check(content_copy)))
     assert "tree.complaint: the path goes round in a circle: who -> crime -> who" in text
     assert "tree.foreigner_rights: node 'orphan' cannot be reached from 'situation'" in text
@@ -113,7 +136,11 @@ def test_tree_cycles_and_unreachable_nodes(content_copy: Path) -> None:
 def test_platform_limits_and_dates(content_copy: Path) -> None:
     faq = content_copy / "faq_es.yaml"
     edit(faq, "    title: Declarar dinero\n", "    title: Declarar el dinero que traigo\n")
-    edit(faq, "    reviewed: 2026-11-28\n\n  - id: paisano.weapons", "    reviewed: 2026-13-01\n\n  - id: paisano.weapons")
+    edit(
+        faq,
+        "    reviewed: 2026-11-28\n\n  - id: paisano.weapons",
+        "    reviewed: 2026-13-01\n\n  - id: paisano.weapons",
+    )
     edit(faq, "      Si entras o sales de México", "      " + "muy largo " * 160 + "Si entras")
     text = "\n".join(messages(check(content_copy)))
     assert "entry 'paisano.cash': 'title' is 29 characters, the limit is 24" in text
@@ -123,9 +150,14 @@ def test_platform_limits_and_dates(content_copy: Path) -> None:
 
 def test_too_many_options_and_long_payloads(content_copy: Path) -> None:
     trees = content_copy / "trees_en.yaml"
-    many = "".join(f"          - label: Option {i}\n            topics: [rights.work]\n" for i in range(9))
-    edit(trees, "      - id: papers\n        prompt: What are you looking for?\n        options:\n",
-         "      - id: papers\n        prompt: What are you looking for?\n        options:\n" + many)
+    many = "".join(
+        f"          - label: Option {i}\n            topics: [rights.work]\n" for i in range(9)
+    )
+    edit(
+        trees,
+        "      - id: papers\n        prompt: What are you looking for?\n        options:\n",
+        "      - id: papers\n        prompt: What are you looking for?\n        options:\n" + many,
+    )
     edit(trees, "      - id: detained\n", "      - id: detained_and_held_long\n")
     text = "\n".join(messages(check(content_copy)))
     assert "node 'papers' has 12 options; 1 to 8 allowed" in text
@@ -136,7 +168,11 @@ def test_old_review_date_is_a_warning_not_an_error(content_copy: Path) -> None:
     faq = content_copy / "faq_en.yaml"
     old = (date.today() - timedelta(days=400)).isoformat()
     line = edit(faq, "  - id: paisano.cash\n", "  - id: paisano.cash\n")
-    edit(faq, "    reviewed: 2026-11-28\n\n  - id: paisano.weapons", f"    reviewed: {old}\n\n  - id: paisano.weapons")
+    edit(
+        faq,
+        "    reviewed: 2026-11-28\n\n  - id: paisano.weapons",
+        f"    reviewed: {old}\n\n  - id: paisano.weapons",
+    )
     report = check(content_copy)
     assert report.errors == []
     (warning,) = report.warnings
@@ -149,7 +185,13 @@ def test_words_that_yaml_would_turn_into_booleans_stay_text(content_copy: Path) 
     faq = content_copy / "faq_en.yaml"
     edit(faq, "    keywords: [money, cash,", "    keywords: [no, yes, on, 911, 10000, money, cash,")
     content = load_content(content_copy)
-    assert content.languages["en"].entries["paisano.cash"].keywords[:5] == ("no", "yes", "on", "911", "10000")
+    assert content.languages["en"].entries["paisano.cash"].keywords[:5] == (
+        "no",
+        "yes",
+        "on",
+        "911",
+        "10000",
+    )
 
 
 def test_load_content_refuses_broken_content_and_lists_every_error(content_copy: Path) -> None:
@@ -162,28 +204,44 @@ def test_load_content_refuses_broken_content_and_lists_every_error(content_copy:
     assert "start node 'peligro' does not exist" in text
 
 
-def test_content_check_command_exit_codes(content_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_content_check_command_exit_codes(
+    content_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["content", "check", str(content_copy)]) == 0
     assert re.search(r"; (\d+)/\1 example questions match their entry", capsys.readouterr().out)
     faq = content_copy / "faq_en.yaml"
     line = edit(faq, "    title: Declaring cash\n", "    titel: Declaring cash\n")
     assert main(["content", "check", str(content_copy)]) == 1
     out = capsys.readouterr().out
-    assert f"{faq}:{line}: entry 'paisano.cash': unknown field 'titel' (did you mean 'title'?)" in out
+    assert (
+        f"{faq}:{line}: entry 'paisano.cash': unknown field 'titel' (did you mean 'title'?)" in out
+    )
 
 
 def test_example_questions_that_match_another_entry_are_listed_with_their_line(
     content_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     faq = content_copy / "faq_en.yaml"
-    line = edit(faq, "      - do i have to declare cash at customs\n", "      - can i take my gun to mexico\n")
+    line = edit(
+        faq,
+        "      - do i have to declare cash at customs\n",
+        "      - can i take my gun to mexico\n",
+    )
     assert main(["content", "check", str(content_copy)]) == 1
     out = capsys.readouterr().out
-    assert f"{faq}:{line}: example question of paisano.cash matched 'paisano.weapons': 'can i take my gun to mexico'" in out
+    assert (
+        f"{faq}:{line}: example question of paisano.cash matched 'paisano.weapons': 'can i take my gun to mexico'"
+        in out
+    )
 
 
 def test_python_dash_m_bot_content_check_runs() -> None:
-    done = subprocess.run([sys.executable, "-m", "bot", "content", "check"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 error(s), 0 warning(s)" in done.stdout
     assert "example questions match their entry" in done.stdout

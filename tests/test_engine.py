@@ -31,7 +31,9 @@ def only(response: Response) -> TextReply:
     return reply
 
 
-def test_a_migrant_asked_for_a_bribe_gets_the_answer_in_spanish_with_a_guided_path(engine: Engine) -> None:
+def test_a_migrant_asked_for_a_bribe_gets_the_answer_in_spanish_with_a_guided_path(
+    engine: Engine,
+) -> None:
     response = engine.handle(Text("me pidieron mordida en la garita"))
     reply = only(response)
     assert response.lang == "es"
@@ -44,23 +46,33 @@ def test_a_migrant_asked_for_a_bribe_gets_the_answer_in_spanish_with_a_guided_pa
     assert guided.text == "Antes de empezar, ¿estás en peligro ahora mismo?"
 
 
-def test_an_english_question_is_answered_in_english_whatever_the_phone_language(engine: Engine) -> None:
+def test_an_english_question_is_answered_in_english_whatever_the_phone_language(
+    engine: Engine,
+) -> None:
     response = engine.handle(Text("how much cash can i bring into mexico", lang_hint="es-MX"))
     assert response.lang == "en"
-    assert only(response).text.startswith("Declaring cash\n\nIf you enter or leave Mexico with more than USD 10,000")
+    assert only(response).text.startswith(
+        "Declaring cash\n\nIf you enter or leave Mexico with more than USD 10,000"
+    )
 
 
-def test_every_answer_offers_related_topics_feedback_and_menu(engine: Engine, content: Content) -> None:
+def test_every_answer_offers_related_topics_feedback_and_menu(
+    engine: Engine, content: Content
+) -> None:
     for code, lang in content.languages.items():
         for entry in lang.entries.values():
-            reply = only(engine.handle(Press(encode(Action.SHOW, code, View(Kind.TOPIC, entry.id)))))
+            reply = only(
+                engine.handle(Press(encode(Action.SHOW, code, View(Kind.TOPIC, entry.id))))
+            )
             titles = labels(reply)
             for related in entry.related[:3]:
                 assert lang.entries[related].title in titles, (entry.id, related)
             payloads = [decode(b.payload) for b in reply.all_buttons]
             actions = {p.action for p in payloads if p}
             assert {Action.HELPFUL, Action.NOT_HELPFUL, Action.SWITCH_LANGUAGE} <= actions, entry.id
-            assert any(p and p.view.kind is Kind.MENU and p.action is Action.SHOW for p in payloads), entry.id
+            assert any(
+                p and p.view.kind is Kind.MENU and p.action is Action.SHOW for p in payloads
+            ), entry.id
             assert entry.answer in reply.text and entry.reviewed.isoformat() in reply.text
 
 
@@ -84,9 +96,14 @@ def _buttons(reply: TextReply | PlacesReply | LocationRequest) -> tuple[Button, 
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
-def test_every_path_from_the_menu_ends_in_answers_and_nothing_is_a_dead_end(engine: Engine, content: Content, lang: str) -> None:
+def test_every_path_from_the_menu_ends_in_answers_and_nothing_is_a_dead_end(
+    engine: Engine, content: Content, lang: str
+) -> None:
     seen = walk(engine, lang)
-    expired = {"Ese botón ya no funciona. Aquí está el menú:", "That button no longer works. Here is the menu:"}
+    expired = {
+        "Ese botón ya no funciona. Aquí está el menú:",
+        "That button no longer works. Here is the menu:",
+    }
     nodes, topics = set(), set()
     for payload, response in seen.items():
         assert len(payload.encode("utf-8")) <= BUTTON_PAYLOAD
@@ -122,14 +139,18 @@ def test_tree_steps_have_back_to_the_previous_step(engine: Engine) -> None:
 
 def test_switching_language_mid_path_stays_on_the_same_step(engine: Engine) -> None:
     menu = only(engine.handle(Command(CommandName.MENU, "es")))
-    step = only(press(engine, only(press(engine, menu, "Denunciar un abuso")), "No, quiero denunciar"))
+    step = only(
+        press(engine, only(press(engine, menu, "Denunciar un abuso")), "No, quiero denunciar")
+    )
     assert step.text == "¿Quién cometió el abuso?"
     switched = press(engine, step, "🌐 English")
     assert switched.lang == "en" and only(switched).text == "Who committed the abuse?"
     assert UsageKind.LANGUAGE_SET in {u.kind for u in switched.usage}
 
 
-def test_an_option_with_several_topics_lists_them_and_one_topic_answers_directly(engine: Engine) -> None:
+def test_an_option_with_several_topics_lists_them_and_one_topic_answers_directly(
+    engine: Engine,
+) -> None:
     menu = only(engine.handle(Command(CommandName.MENU, "en")))
     trip = only(press(engine, menu, "Travelling to Mexico"))
     goods = only(press(engine, only(press(engine, trip, "By plane")), "My rights"))
@@ -142,8 +163,20 @@ def test_an_option_with_several_topics_lists_them_and_one_topic_answers_directly
 
 @pytest.mark.parametrize(
     "payload",
-    ["", "x", "v|es", "v|es|t|no.such.topic", "v|es|n|tree.complaint:gone", "v|es|o|tree.complaint:who:99",
-     "v|es|o|tree.complaint:who:x", "v|es|g|Narnia", "y|es|t|nope", "z|es|m|", "v|es|t|" + "a" * 80, "v|es|n|tree.gone:x"],
+    [
+        "",
+        "x",
+        "v|es",
+        "v|es|t|no.such.topic",
+        "v|es|n|tree.complaint:gone",
+        "v|es|o|tree.complaint:who:99",
+        "v|es|o|tree.complaint:who:x",
+        "v|es|g|Narnia",
+        "y|es|t|nope",
+        "z|es|m|",
+        "v|es|t|" + "a" * 80,
+        "v|es|n|tree.gone:x",
+    ],
 )
 def test_forged_truncated_or_stale_buttons_get_the_menu(engine: Engine, payload: str) -> None:
     reply = only(engine.handle(Press(payload)))
@@ -160,7 +193,11 @@ def test_sharing_a_location_in_tijuana_lists_the_three_nearest_grupos_beta(engin
     response = engine.handle(Location(32.52, -117.02, "es"))
     (reply,) = response.replies
     assert isinstance(reply, PlacesReply)
-    assert [p.name for p in reply.places] == ["Grupo Beta Tijuana", "Grupo Beta Tecate", "Grupo Beta Mexicali"]
+    assert [p.name for p in reply.places] == [
+        "Grupo Beta Tijuana",
+        "Grupo Beta Tecate",
+        "Grupo Beta Mexicali",
+    ]
     assert reply.places[0].distance_km is not None and reply.places[0].distance_km < 5
     assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a unos" in reply.text
     assert "No tenemos teléfono ni dirección verificados" in reply.text and "911" in reply.text
@@ -180,7 +217,9 @@ def test_a_location_far_from_every_group_says_so(engine: Engine) -> None:
     assert "They are all far from you. If you need help now, call 911." in reply.text
 
 
-@pytest.mark.parametrize(("lat", "lon"), [(math.nan, 0.0), (91.0, 0.0), (0.0, 200.0), (math.inf, 1.0)])
+@pytest.mark.parametrize(
+    ("lat", "lon"), [(math.nan, 0.0), (91.0, 0.0), (0.0, 200.0), (math.inf, 1.0)]
+)
 def test_an_impossible_location_is_refused_politely(engine: Engine, lat: float, lon: float) -> None:
     reply = only(engine.handle(Location(lat, lon, "en")))
     assert reply.text.startswith("That location does not look valid.")
@@ -191,9 +230,14 @@ def test_choosing_a_state_lists_its_groups_and_says_when_none_is_verified(engine
     (reply,) = chiapas.replies
     assert isinstance(reply, PlacesReply)
     assert len(reply.places) == 5 and "Grupos Beta en Chiapas:" in reply.text
-    (tabasco,) = engine.handle(Press(encode(Action.SHOW, "en", View(Kind.STATE, "Tabasco")))).replies
+    (tabasco,) = engine.handle(
+        Press(encode(Action.SHOW, "en", View(Kind.STATE, "Tabasco")))
+    ).replies
     assert isinstance(tabasco, PlacesReply) and tabasco.places == ()
-    assert "Official sources say there is a Grupo Beta in Tabasco, but we could not verify in which city." in tabasco.text
+    assert (
+        "Official sources say there is a Grupo Beta in Tabasco, but we could not verify in which city."
+        in tabasco.text
+    )
 
 
 def test_find_beta_offers_location_sharing(engine: Engine) -> None:
@@ -205,8 +249,13 @@ def test_find_beta_offers_location_sharing(engine: Engine) -> None:
     assert "🗺️ Choose a state" in [b.label for b in request.nav]
 
 
-@pytest.mark.parametrize(("kind", "hint", "start"), [("sticker", "es", "No puedo abrir stickers"), ("photo", "en-GB", "I cannot open stickers")])
-def test_unsupported_media_gets_a_polite_note(engine: Engine, kind: str, hint: str, start: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "hint", "start"),
+    [("sticker", "es", "No puedo abrir stickers"), ("photo", "en-GB", "I cannot open stickers")],
+)
+def test_unsupported_media_gets_a_polite_note(
+    engine: Engine, kind: str, hint: str, start: str
+) -> None:
     response = engine.handle(Unsupported(kind, hint))
     assert only(response).text.startswith(start)
     assert [u.kind for u in response.usage] == [UsageKind.UNSUPPORTED]
@@ -215,9 +264,15 @@ def test_unsupported_media_gets_a_polite_note(engine: Engine, kind: str, hint: s
 def test_commands(engine: Engine) -> None:
     start = only(engine.handle(Command(CommandName.START, "es")))
     assert start.text.startswith("¡Hola! Soy Orienta.") and "No te pido tu nombre" in start.text
-    assert only(engine.handle(Command(CommandName.HELP, "en"))).text.startswith("Write your question in your own words, for example")
-    assert only(engine.handle(Command(CommandName.ABOUT, "en"))).text.startswith("About Orienta\n\nOrienta is a free")
-    assert only(engine.handle(Command(CommandName.PRIVACY, "es"))).text.startswith("Tu privacidad\n\nOrienta NO guarda")
+    assert only(engine.handle(Command(CommandName.HELP, "en"))).text.startswith(
+        "Write your question in your own words, for example"
+    )
+    assert only(engine.handle(Command(CommandName.ABOUT, "en"))).text.startswith(
+        "About Orienta\n\nOrienta is a free"
+    )
+    assert only(engine.handle(Command(CommandName.PRIVACY, "es"))).text.startswith(
+        "Tu privacidad\n\nOrienta NO guarda"
+    )
     chooser = only(engine.handle(Command(CommandName.LANGUAGE, "es")))
     assert chooser.text == "Elige tu idioma:" and labels(chooser)[:2] == ["Español", "English"]
     switched = engine.handle(Command(CommandName.LANGUAGE, "es", "en"))
@@ -236,7 +291,9 @@ def test_feedback(engine: Engine) -> None:
 def test_danger_puts_the_emergency_numbers_first(engine: Engine) -> None:
     response = engine.handle(Text("me quieren matar, me pidieron dinero los polis"))
     first = response.replies[0]
-    assert isinstance(first, TextReply) and first.text.startswith("🚨 Si estás en peligro ahora, llama al 911")
+    assert isinstance(first, TextReply) and first.text.startswith(
+        "🚨 Si estás en peligro ahora, llama al 911"
+    )
     assert UsageKind.DANGER in {u.kind for u in response.usage}
 
 
@@ -257,7 +314,10 @@ def test_close_calls_offer_both_topics(engine: Engine) -> None:
     match, response = engine.answer(Text("me secuestraron y piden dinero a mi familia"))
     assert match.close_call
     reply = response.replies[-1]
-    assert isinstance(reply, TextReply) and reply.text == "Encontré dos respuestas que pueden servir. ¿Cuál buscas?"
+    assert (
+        isinstance(reply, TextReply)
+        and reply.text == "Encontré dos respuestas que pueden servir. ¿Cuál buscas?"
+    )
     assert len(reply.buttons) == 2
 
 
@@ -266,7 +326,10 @@ def test_usage_carries_no_message_text(engine: Engine) -> None:
     response = engine.handle(Text(secret))
     for usage in response.usage:
         assert "Juan" not in repr(usage) and "mordida" not in repr(usage)
-    assert [(u.kind, u.topic) for u in response.usage] == [(UsageKind.MESSAGE, ""), (UsageKind.ANSWERED, "complaint.bribe")]
+    assert [(u.kind, u.topic) for u in response.usage] == [
+        (UsageKind.MESSAGE, ""),
+        (UsageKind.ANSWERED, "complaint.bribe"),
+    ]
 
 
 def test_same_input_same_output(engine: Engine) -> None:

@@ -21,7 +21,17 @@ def test_tokenize_drops_punctuation_emoji_and_collapses_repeats() -> None:
 def test_chat_abbreviations_expand_per_language(matcher: Matcher) -> None:
     es = matcher.models["es"].analyzer
     assert es.words("xq me piden lana pa pasar, tmb q hago xfa") == [
-        "porque", "me", "piden", "dinero", "para", "pasar", "tambien", "que", "hago", "por", "favor",
+        "porque",
+        "me",
+        "piden",
+        "dinero",
+        "para",
+        "pasar",
+        "tambien",
+        "que",
+        "hago",
+        "por",
+        "favor",
     ]
     en = matcher.models["en"].analyzer
     assert en.words("pls can u help") == ["please", "can", "you", "help"]
@@ -56,7 +66,9 @@ def test_typical_questions_find_their_topic(matcher: Matcher, text: str, topic: 
     assert (found.intent, found.topic) == (Intent.TOPIC, topic)
 
 
-@pytest.mark.parametrize("text", ["asdf", "quien gano el partido", "receta de pozole", "you are stupid", "lol"])
+@pytest.mark.parametrize(
+    "text", ["asdf", "quien gano el partido", "receta de pozole", "you are stupid", "lol"]
+)
 def test_out_of_scope_matches_nothing(matcher: Matcher, text: str) -> None:
     found = matcher.match(text)
     assert found.intent is Intent.NONE and found.topic is None
@@ -64,8 +76,15 @@ def test_out_of_scope_matches_nothing(matcher: Matcher, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "intent"),
-    [("hola", Intent.GREETING), ("buenas tardes", Intent.GREETING), ("hello there", Intent.GREETING),
-     ("muchas gracias", Intent.THANKS), ("thank you", Intent.THANKS), ("😀😀", Intent.EMPTY), ("  ", Intent.EMPTY)],
+    [
+        ("hola", Intent.GREETING),
+        ("buenas tardes", Intent.GREETING),
+        ("hello there", Intent.GREETING),
+        ("muchas gracias", Intent.THANKS),
+        ("thank you", Intent.THANKS),
+        ("😀😀", Intent.EMPTY),
+        ("  ", Intent.EMPTY),
+    ],
 )
 def test_greetings_thanks_and_empty_messages(matcher: Matcher, text: str, intent: Intent) -> None:
     assert matcher.match(text).intent is intent
@@ -83,8 +102,16 @@ def test_language_comes_from_the_message_and_the_hint_only_breaks_ties(matcher: 
 
 @pytest.mark.parametrize(
     "text",
-    ["me quieren matar", "me estan siguiendo unos tipos", "nos secuestraron en tamaulipas", "AUXILIO",
-     "help me", "someone is following me", "we were kidnapped", "ayudaaa me quieren matar!!!"],
+    [
+        "me quieren matar",
+        "me estan siguiendo unos tipos",
+        "nos secuestraron en tamaulipas",
+        "AUXILIO",
+        "help me",
+        "someone is following me",
+        "we were kidnapped",
+        "ayudaaa me quieren matar!!!",
+    ],
 )
 def test_danger_words_are_detected(matcher: Matcher, text: str) -> None:
     assert matcher.match(text).danger
@@ -100,7 +127,9 @@ def test_danger_words_do_not_pick_a_topic_on_their_own(matcher: Matcher) -> None
     assert found.danger and found.topic is None
 
 
-@pytest.mark.parametrize("text", ["como denuncio a un policia", "cuanto dinero puedo llevar", "what is grupo beta"])
+@pytest.mark.parametrize(
+    "text", ["como denuncio a un policia", "cuanto dinero puedo llevar", "what is grupo beta"]
+)
 def test_ordinary_questions_are_not_danger(matcher: Matcher, text: str) -> None:
     assert not matcher.match(text).danger
 

@@ -13,7 +13,9 @@ import yaml
 
 from bot.matching.matcher import Intent, Matcher
 
-CASES = yaml.safe_load((Path(__file__).parent / "data" / "matcher_cases.yaml").read_text(encoding="utf-8"))
+CASES = yaml.safe_load(
+    (Path(__file__).parent / "data" / "matcher_cases.yaml").read_text(encoding="utf-8")
+)
 
 
 def test_the_case_set_is_big_enough() -> None:
@@ -26,7 +28,11 @@ def test_the_case_set_is_big_enough() -> None:
 @pytest.mark.parametrize("lang", sorted(CASES))
 def test_top1_accuracy_floor(matcher: Matcher, lang: str) -> None:
     cases = [(text, topic) for text, topic in CASES[lang] if topic]
-    misses = [(text, topic, matcher.match(text).topic) for text, topic in cases if matcher.match(text).topic != topic]
+    misses = [
+        (text, topic, matcher.match(text).topic)
+        for text, topic in cases
+        if matcher.match(text).topic != topic
+    ]
     accuracy = 1 - len(misses) / len(cases)
     assert accuracy >= 0.90, f"{lang}: {accuracy:.1%} top-1; misses: {misses}"
 
@@ -40,6 +46,12 @@ def test_language_detection(matcher: Matcher, lang: str) -> None:
 @pytest.mark.parametrize("lang", sorted(CASES))
 def test_out_of_scope_floor(matcher: Matcher, lang: str) -> None:
     cases = [text for text, topic in CASES[lang] if topic is None]
-    answered = [(text, matcher.match(text).topic) for text in cases if matcher.match(text).intent is Intent.TOPIC]
+    answered = [
+        (text, matcher.match(text).topic)
+        for text in cases
+        if matcher.match(text).intent is Intent.TOPIC
+    ]
     share = 1 - len(answered) / len(cases)
-    assert share >= 0.85, f"{lang}: only {share:.0%} of out-of-scope got 'none'; answered: {answered}"
+    assert share >= 0.85, (
+        f"{lang}: only {share:.0%} of out-of-scope got 'none'; answered: {answered}"
+    )

@@ -75,7 +75,9 @@ class _Reader:
             return ""
         value = value.strip()
         if max_len is not None and len(value) > max_len:
-            self.error(key, f"{self.what}: '{key}' is {len(value)} characters, the limit is {max_len}")
+            self.error(
+                key, f"{self.what}: '{key}' is {len(value)} characters, the limit is {max_len}"
+            )
         return value
 
     def texts(self, key: str, min_items: int = 0) -> tuple[str, ...]:
@@ -87,7 +89,9 @@ class _Reader:
             return ()
         items = tuple(v.strip() for v in value if v.strip())
         if len(items) < min_items:
-            self.error(key, f"{self.what}: '{key}' has {len(items)} items, at least {min_items} needed")
+            self.error(
+                key, f"{self.what}: '{key}' has {len(items)} items, at least {min_items} needed"
+            )
         return items
 
     def number(self, key: str, low: float, high: float) -> float:
@@ -165,17 +169,24 @@ def _parse_date(reader: _Reader, key: str) -> date:
 
 
 def _read_language(report: Report, path: Path, root: LineDict, code: str) -> dict[str, Any]:
-    block = _mapping(report, path, root.get("language"), "'language'") if "language" in root else None
+    block = (
+        _mapping(report, path, root.get("language"), "'language'") if "language" in root else None
+    )
     if block is None:
         report.error(path, 1, "missing the 'language' block (code, name, stemmer, ...)")
         return {"code": code, "name": code, "stemmer": "english"}
     r = _Reader(report, path, block, "language")
     r.check_keys(LANGUAGE_KEYS)
     if block.get("code") != code:
-        r.error("code", f"language code '{block.get('code')}' does not match the file name ({code})")
+        r.error(
+            "code", f"language code '{block.get('code')}' does not match the file name ({code})"
+        )
     stemmer = r.text("stemmer")
     if stemmer and stemmer not in snowballstemmer.algorithms():
-        r.error("stemmer", f"unknown stemmer '{stemmer}'; one of: {', '.join(snowballstemmer.algorithms())}")
+        r.error(
+            "stemmer",
+            f"unknown stemmer '{stemmer}'; one of: {', '.join(snowballstemmer.algorithms())}",
+        )
         stemmer = "english"
     abbreviations = block.get("abbreviations") or {}
     if not isinstance(abbreviations, dict) or not all(
@@ -219,7 +230,10 @@ def _read_entries(
         if topic and not TOPIC_ID.match(topic):
             r.error("id", f"'{topic}' is not a topic id (like 'complaint.bribe')")
         if topic.startswith("tree."):
-            r.error("id", f"'{topic}' is a guided path; define it in the trees file, not as an FAQ entry")
+            r.error(
+                "id",
+                f"'{topic}' is a guided path; define it in the trees file, not as an FAQ entry",
+            )
         if topic in entries:
             r.error("id", f"topic '{topic}' is defined twice (first at line {entries[topic][1]})")
             continue
@@ -244,7 +258,10 @@ def _read_entries(
             if locations is not None and isinstance(questions, LineList):
                 for index, question in enumerate(questions):
                     if isinstance(question, str):
-                        locations[(code, topic, question.strip())] = (path, questions.line_of(index))
+                        locations[(code, topic, question.strip())] = (
+                            path,
+                            questions.line_of(index),
+                        )
     return entries
 
 
@@ -287,11 +304,20 @@ def _read_tree(report: Report, path: Path, r: _Reader) -> Tree | None:
         options: list[Option] = []
         if isinstance(raw_options, LineList):
             if not 1 <= len(raw_options) <= limits.MAX_OPTIONS:
-                nr.error("options", f"node '{node_id}' has {len(raw_options)} options; 1 to {limits.MAX_OPTIONS} allowed")
+                nr.error(
+                    "options",
+                    f"node '{node_id}' has {len(raw_options)} options; 1 to {limits.MAX_OPTIONS} allowed",
+                )
             for index, raw in enumerate(raw_options):
                 mapping = _mapping(report, path, raw, f"option #{index + 1}")
                 if mapping is not None:
-                    options.append(_read_option(_Reader(report, path, mapping, f"{tree_id}/{node_id} option #{index + 1}")))
+                    options.append(
+                        _read_option(
+                            _Reader(
+                                report, path, mapping, f"{tree_id}/{node_id} option #{index + 1}"
+                            )
+                        )
+                    )
         else:
             nr.error("options", f"node '{node_id}': 'options' must be a list")
         nodes[node_id] = Node(node_id, nr.text("prompt", max_len=limits.PROMPT_MAX), tuple(options))
@@ -302,13 +328,28 @@ def _read_tree(report: Report, path: Path, r: _Reader) -> Tree | None:
     for node in nodes.values():
         for option in node.options:
             if option.next is not None and option.next not in nodes:
-                report.error(path, node_lines[node.id], f"{tree_id}/{node.id}: option '{option.label}' leads to unknown node '{option.next}'")
+                report.error(
+                    path,
+                    node_lines[node.id],
+                    f"{tree_id}/{node.id}: option '{option.label}' leads to unknown node '{option.next}'",
+                )
     parents = _check_graph(report, path, tree_id, start, nodes, node_lines)
-    return Tree(tree_id, r.text("title", max_len=limits.TITLE_MAX), start, frozen_map(nodes), frozen_map(parents))
+    return Tree(
+        tree_id,
+        r.text("title", max_len=limits.TITLE_MAX),
+        start,
+        frozen_map(nodes),
+        frozen_map(parents),
+    )
 
 
 def _check_graph(
-    report: Report, path: Path, tree_id: str, start: str, nodes: dict[str, Node], lines: dict[str, int]
+    report: Report,
+    path: Path,
+    tree_id: str,
+    start: str,
+    nodes: dict[str, Node],
+    lines: dict[str, int],
 ) -> dict[str, str]:
     """Report cycles and unreachable nodes; return each node's first parent (breadth-first)."""
     if start not in nodes:
@@ -323,7 +364,11 @@ def _check_graph(
                 order.append(child)
     for node_id in nodes:
         if node_id not in order:
-            report.error(path, lines[node_id], f"{tree_id}: node '{node_id}' cannot be reached from '{start}'")
+            report.error(
+                path,
+                lines[node_id],
+                f"{tree_id}: node '{node_id}' cannot be reached from '{start}'",
+            )
     # A cycle would trap users going round in circles; look for a back edge.
     state: dict[str, int] = {}
 
@@ -334,8 +379,14 @@ def _check_graph(
             if child not in nodes:
                 continue
             if state.get(child) == 1:
-                loop = " -> ".join([*trail[trail.index(child):], node_id, child]) if child in trail else child
-                report.error(path, lines[node_id], f"{tree_id}: the path goes round in a circle: {loop}")
+                loop = (
+                    " -> ".join([*trail[trail.index(child) :], node_id, child])
+                    if child in trail
+                    else child
+                )
+                report.error(
+                    path, lines[node_id], f"{tree_id}: the path goes round in a circle: {loop}"
+                )
             elif child not in state:
                 visit(child, [*trail, node_id])
         state[node_id] = 2
@@ -344,7 +395,9 @@ def _check_graph(
     return parents
 
 
-def _read_trees(report: Report, path: Path) -> tuple[dict[str, tuple[Tree, int]], tuple[MenuItem, ...], int]:
+def _read_trees(
+    report: Report, path: Path
+) -> tuple[dict[str, tuple[Tree, int]], tuple[MenuItem, ...], int]:
     root = _read(report, path)
     if root is None:
         return {}, (), 1
@@ -364,9 +417,15 @@ def _read_trees(report: Report, path: Path) -> tuple[dict[str, tuple[Tree, int]]
         from bot import limits
 
         if not 1 <= len(items) <= limits.MAX_OPTIONS:
-            report.error(path, root.line_of("menu"), f"the menu has {len(items)} items; 1 to {limits.MAX_OPTIONS} allowed")
+            report.error(
+                path,
+                root.line_of("menu"),
+                f"the menu has {len(items)} items; 1 to {limits.MAX_OPTIONS} allowed",
+            )
     else:
-        report.error(path, root.line_of("menu"), "'menu' must be a list of guided-path or topic ids")
+        report.error(
+            path, root.line_of("menu"), "'menu' must be a list of guided-path or topic ids"
+        )
     return trees, tuple(items), root.line_of("menu")
 
 
@@ -408,7 +467,11 @@ def _read_places(report: Report, path: Path) -> tuple[tuple[Place, ...], tuple[s
         )
     unverified = root.get("unverified_states", [])
     if not isinstance(unverified, list) or not all(isinstance(s, str) for s in unverified):
-        report.error(path, root.line_of("unverified_states"), "'unverified_states' must be a list of state names")
+        report.error(
+            path,
+            root.line_of("unverified_states"),
+            "'unverified_states' must be a list of state names",
+        )
         unverified = []
     return tuple(places), tuple(unverified)
 
@@ -420,7 +483,11 @@ def _read_catalog(report: Report, path: Path) -> frozenset[str]:
     ids: set[str] = set()
     for group, topics in root.items():
         if not isinstance(topics, dict):
-            report.error(path, root.line_of(group), f"catalog group '{group}' must map topic ids to descriptions")
+            report.error(
+                path,
+                root.line_of(group),
+                f"catalog group '{group}' must map topic ids to descriptions",
+            )
             continue
         ids.update(topics)
     return frozenset(ids)
@@ -429,7 +496,9 @@ def _read_catalog(report: Report, path: Path) -> frozenset[str]:
 def language_codes(directory: Path) -> list[str]:
     """Languages are discovered from file names: `faq_<code>.yaml`."""
     return sorted(
-        p.stem.removeprefix("faq_") for p in directory.glob("faq_*.yaml") if LANG_CODE.match(p.stem[4:])
+        p.stem.removeprefix("faq_")
+        for p in directory.glob("faq_*.yaml")
+        if LANG_CODE.match(p.stem[4:])
     )
 
 

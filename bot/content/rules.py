@@ -37,18 +37,22 @@ def check_content(
                 report.error(faq(code), 1, f"catalog topic '{topic}' has no entry in this language")
         for tree_id in sorted(t for t in content.catalog if t.startswith("tree.")):
             if tree_id not in lang.trees:
-                report.error(trees(code), 1, f"catalog guided path '{tree_id}' is missing in this language")
+                report.error(
+                    trees(code), 1, f"catalog guided path '{tree_id}' is missing in this language"
+                )
         for topic in sorted(all_topics - set(lang.entries)):
             others = [c for c in codes if topic in content.languages[c].entries]
             for other in others:
                 report.error(
-                    faq(other), entry_lines[other][topic],
+                    faq(other),
+                    entry_lines[other][topic],
                     f"topic '{topic}' is in faq_{other}.yaml but missing from faq_{code}.yaml",
                 )
         for tree_id in sorted(all_trees - set(lang.trees)):
             for other in (c for c in codes if tree_id in content.languages[c].trees):
                 report.error(
-                    trees(other), tree_lines[other][tree_id],
+                    trees(other),
+                    tree_lines[other][tree_id],
                     f"guided path '{tree_id}' is in trees_{other}.yaml but missing from trees_{code}.yaml",
                 )
 
@@ -58,21 +62,37 @@ def check_content(
             line = lines[entry.id]
             for ref in entry.related:
                 if ref not in lang.entries:
-                    report.error(faq(code), line, f"{entry.id}: related topic '{ref}' does not exist")
+                    report.error(
+                        faq(code), line, f"{entry.id}: related topic '{ref}' does not exist"
+                    )
                 if ref == entry.id:
-                    report.error(faq(code), line, f"{entry.id}: an entry cannot be related to itself")
+                    report.error(
+                        faq(code), line, f"{entry.id}: an entry cannot be related to itself"
+                    )
             if entry.reviewed > today:
-                report.error(faq(code), line, f"{entry.id}: reviewed date {entry.reviewed} is in the future")
-            elif entry.reviewed != date.min and (today - entry.reviewed).days > limits.REVIEW_MAX_AGE_DAYS:
+                report.error(
+                    faq(code), line, f"{entry.id}: reviewed date {entry.reviewed} is in the future"
+                )
+            elif (
+                entry.reviewed != date.min
+                and (today - entry.reviewed).days > limits.REVIEW_MAX_AGE_DAYS
+            ):
                 report.warning(
-                    faq(code), line,
+                    faq(code),
+                    line,
                     f"{entry.id}: last reviewed {entry.reviewed}, more than 12 months ago; check the facts",
                 )
         for tree in lang.trees.values():
-            _check_tree_refs(report, trees(code), tree_lines[code][tree.id], tree, set(lang.entries))
+            _check_tree_refs(
+                report, trees(code), tree_lines[code][tree.id], tree, set(lang.entries)
+            )
         for item in lang.menu:
             if item.target not in lang.entries and item.target not in lang.trees:
-                report.error(trees(code), menu_lines[code], f"menu item '{item.target}' is neither a topic nor a guided path")
+                report.error(
+                    trees(code),
+                    menu_lines[code],
+                    f"menu item '{item.target}' is neither a topic nor a guided path",
+                )
         _check_payloads(report, faq(code), code, content)
 
     # The same guided path must have the same shape in every language, so switching language
@@ -80,16 +100,19 @@ def check_content(
     base = content.languages[content.default_language]
     for code, lang in content.languages.items():
         for tree_id, tree in lang.trees.items():
-            other = base.trees.get(tree_id)
-            if other is None or code == base.code:
+            reference = base.trees.get(tree_id)
+            if reference is None or code == base.code:
                 continue
-            if _shape(tree) != _shape(other):
+            if _shape(tree) != _shape(reference):
                 report.error(
-                    trees(code), tree_lines[code][tree_id],
+                    trees(code),
+                    tree_lines[code][tree_id],
                     f"guided path '{tree_id}' has different nodes or options than in trees_{base.code}.yaml",
                 )
         if [m.target for m in lang.menu] != [m.target for m in base.menu] and code != base.code:
-            report.error(trees(code), menu_lines[code], f"the menu differs from trees_{base.code}.yaml")
+            report.error(
+                trees(code), menu_lines[code], f"the menu differs from trees_{base.code}.yaml"
+            )
 
 
 def _check_tree_refs(report: Report, path: Path, line: int, tree: Tree, topics: set[str]) -> None:
@@ -97,14 +120,19 @@ def _check_tree_refs(report: Report, path: Path, line: int, tree: Tree, topics: 
         for option in node.options:
             for topic in option.topics:
                 if topic not in topics:
-                    report.error(path, line, f"{tree.id}/{node.id}: option '{option.label}' names unknown topic '{topic}'")
+                    report.error(
+                        path,
+                        line,
+                        f"{tree.id}/{node.id}: option '{option.label}' names unknown topic '{topic}'",
+                    )
 
 
 def _shape(tree: Tree) -> object:
     return (
         tree.start,
         sorted(
-            (node.id, [(o.next, o.topics, o.action) for o in node.options]) for node in tree.nodes.values()
+            (node.id, [(o.next, o.topics, o.action) for o in node.options])
+            for node in tree.nodes.values()
         ),
     )
 
@@ -116,7 +144,9 @@ def _check_payloads(report: Report, path: Path, code: str, content: Content) -> 
     for tree in lang.trees.values():
         for node in tree.nodes.values():
             views.append(View(Kind.NODE, f"{tree.id}:{node.id}"))
-            views.extend(View(Kind.OUTCOME, f"{tree.id}:{node.id}:{i}") for i in range(len(node.options)))
+            views.extend(
+                View(Kind.OUTCOME, f"{tree.id}:{node.id}:{i}") for i in range(len(node.options))
+            )
     views.extend(View(Kind.STATE, s) for s in content.states)
     longest = max((len(c) for c in content.languages), default=2)
     for view in views:
@@ -124,5 +154,9 @@ def _check_payloads(report: Report, path: Path, code: str, content: Content) -> 
             try:
                 encode(action, "x" * longest, view)
             except ValueError:
-                report.error(path, 1, f"button data for '{view.arg}' is over {limits.BUTTON_PAYLOAD} bytes; use shorter ids")
+                report.error(
+                    path,
+                    1,
+                    f"button data for '{view.arg}' is over {limits.BUTTON_PAYLOAD} bytes; use shorter ids",
+                )
                 break

@@ -46,16 +46,16 @@ class _Loader(yaml.SafeLoader):
         result.line = node.start_mark.line + 1
         result.key_lines = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             key = str(key)
             if key in result:
                 self.duplicate_keys.append((key_node.start_mark.line + 1, key))
-            result[key] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
 
-    def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LineList:  # type: ignore[override]
-        result = LineList(self.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+    def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LineList:
+        result = LineList(self.construct_object(child, deep=True) for child in node.value)
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
@@ -76,7 +76,12 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 # Every plain scalar is text. YAML 1.1 would turn `no` into False, `911` into 911 and
 # `2026-13-01` into a crash; staff write words and numbers as they read them, and the few
 # numeric fields (coordinates) are parsed explicitly by the loader.
-_TEXT_ONLY = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"}
+_TEXT_ONLY = {
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
+}
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in _TEXT_ONLY]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -91,7 +96,9 @@ def read_yaml(path: Path) -> tuple[Any, list[tuple[int, str]]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlError(path, 1, f"not valid UTF-8 text ({exc.reason}); save the file as UTF-8") from exc
+        raise YamlError(
+            path, 1, f"not valid UTF-8 text ({exc.reason}); save the file as UTF-8"
+        ) from exc
     loader = _Loader(text)
     loader.duplicate_keys = []
     try:
@@ -104,5 +111,5 @@ def read_yaml(path: Path) -> tuple[Any, list[tuple[int, str]]]:
     except yaml.YAMLError as exc:
         raise YamlError(path, 1, f"YAML error: {exc}") from exc
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
     return data, loader.duplicate_keys

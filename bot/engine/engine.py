@@ -39,7 +39,9 @@ def N_(message: str) -> str:
 
 
 class Engine:
-    def __init__(self, content: Content, catalogs: Catalogs, matcher: Matcher | None = None) -> None:
+    def __init__(
+        self, content: Content, catalogs: Catalogs, matcher: Matcher | None = None
+    ) -> None:
         self.content = content
         self.catalogs = catalogs
         self.matcher = matcher or Matcher(content)
@@ -88,9 +90,23 @@ class Engine:
         elif found.intent is Intent.GREETING:
             replies.append(self._menu(lang, _("Hi! I am Orienta. ") + self._menu_intro(lang)))
         elif found.intent is Intent.THANKS:
-            replies.append(self._menu(lang, _("You're welcome. Take care! If you need anything else, write to me or choose a topic:")))
+            replies.append(
+                self._menu(
+                    lang,
+                    _(
+                        "You're welcome. Take care! If you need anything else, write to me or choose a topic:"
+                    ),
+                )
+            )
         elif not found.danger:
-            replies.append(self._menu(lang, _("Sorry, I did not understand. Try other words, for example “they asked me for money at the checkpoint”, or choose a topic:")))
+            replies.append(
+                self._menu(
+                    lang,
+                    _(
+                        "Sorry, I did not understand. Try other words, for example “they asked me for money at the checkpoint”, or choose a topic:"
+                    ),
+                )
+            )
             usage.append(Usage(UsageKind.UNANSWERED, lang))
         else:
             usage.append(Usage(UsageKind.UNANSWERED, lang))
@@ -116,14 +132,29 @@ class Engine:
                     _ = self._t(wanted)
                     usage.append(Usage(UsageKind.LANGUAGE_SET, wanted))
                     name = self.content.languages[wanted].name
-                    return Response(wanted, (self._menu(wanted, _("Language: {name}.").format(name=name) + " " + self._menu_intro(wanted)),), tuple(usage))
+                    return Response(
+                        wanted,
+                        (
+                            self._menu(
+                                wanted,
+                                _("Language: {name}.").format(name=name)
+                                + " "
+                                + self._menu_intro(wanted),
+                            ),
+                        ),
+                        tuple(usage),
+                    )
                 reply = self._languages(lang)
         return Response(lang, (reply,), tuple(usage))
 
     def _press(self, data: str) -> Response:
         payload = decode(data)
         if payload is None or payload.lang not in self.content.languages:
-            lang = payload.lang if payload and payload.lang in self.content.languages else self.content.default_language
+            lang = (
+                payload.lang
+                if payload and payload.lang in self.content.languages
+                else self.content.default_language
+            )
             return self._expired(lang)
         lang = payload.lang
         usage = [Usage(UsageKind.BUTTON, lang)]
@@ -140,20 +171,34 @@ class Engine:
         lang = self.language_of(event.lang_hint)
         _ = self._t(lang)
         if not geo.valid_coordinates(event.lat, event.lon):
-            return Response(lang, (self._menu(lang, _("That location does not look valid. Try sharing it again, or choose your state:")),))
+            return Response(
+                lang,
+                (
+                    self._menu(
+                        lang,
+                        _(
+                            "That location does not look valid. Try sharing it again, or choose your state:"
+                        ),
+                    ),
+                ),
+            )
         ranked = geo.nearest(self.content.places, event.lat, event.lon, NEAREST_COUNT)
         lines = [_("The nearest Grupos Beta to the place you shared:")]
         hits = []
         for number, (place, km) in enumerate(ranked, 1):
-            lines.append(_("{n}. {name} – {city}, {state}: about {km} km").format(
-                n=number, name=place.name, city=place.city, state=place.state, km=_round_km(km)))
+            lines.append(
+                _("{n}. {name} – {city}, {state}: about {km} km").format(
+                    n=number, name=place.name, city=place.city, state=place.state, km=_round_km(km)
+                )
+            )
             hits.append(PlaceHit(place.name, place.city, place.state, place.lat, place.lon, km))
         if ranked and ranked[0][1] > FAR_KM:
             lines.append(_("They are all far from you. If you need help now, call 911."))
         lines.append(self._beta_caveat(lang))
         reply = PlacesReply(
-            "\n".join(lines), tuple(hits),
-            buttons=self._topic_buttons(lang, ("beta.services",)) + (self._state_button(lang),),
+            "\n".join(lines),
+            tuple(hits),
+            buttons=(*self._topic_buttons(lang, ("beta.services",)), self._state_button(lang)),
             nav=self._nav(lang, View(Kind.MENU)),
         )
         return Response(lang, (reply,), (Usage(UsageKind.LOCATION, lang),))
@@ -161,7 +206,9 @@ class Engine:
     def _unsupported(self, event: Unsupported) -> Response:
         lang = self.language_of(event.lang_hint)
         _ = self._t(lang)
-        text = _("I cannot open stickers, photos, audio, videos or files. I understand written messages, buttons and a shared location. Write your question, or share your location to find the nearest Grupo Beta.")
+        text = _(
+            "I cannot open stickers, photos, audio, videos or files. I understand written messages, buttons and a shared location. Write your question, or share your location to find the nearest Grupo Beta."
+        )
         return Response(lang, (self._menu(lang, text),), (Usage(UsageKind.UNSUPPORTED, lang),))
 
     def _feedback(self, payload: Payload, usage: list[Usage]) -> Response:
@@ -220,9 +267,19 @@ class Engine:
         for item in language.menu:
             if item.target in language.trees:
                 tree = language.trees[item.target]
-                buttons.append(Button(tree.title, encode(Action.SHOW, lang, View(Kind.NODE, f"{tree.id}:{tree.start}"))))
+                buttons.append(
+                    Button(
+                        tree.title,
+                        encode(Action.SHOW, lang, View(Kind.NODE, f"{tree.id}:{tree.start}")),
+                    )
+                )
             elif item.target in language.entries:
-                buttons.append(Button(language.entries[item.target].title, encode(Action.SHOW, lang, View(Kind.TOPIC, item.target))))
+                buttons.append(
+                    Button(
+                        language.entries[item.target].title,
+                        encode(Action.SHOW, lang, View(Kind.TOPIC, item.target)),
+                    )
+                )
         nav = self._language_buttons(lang, View(Kind.MENU))
         return TextReply(text or self._menu_intro(lang), tuple(buttons), nav)
 
@@ -232,12 +289,19 @@ class Engine:
         buttons: list[Button] = []
         guide = self._guides[lang].get(topic)
         if guide is not None:
-            buttons.append(Button(_("🧭 Guide me step by step"), encode(Action.SHOW, lang, View(Kind.NODE, f"{guide.id}:{guide.start}"))))
+            buttons.append(
+                Button(
+                    _("🧭 Guide me step by step"),
+                    encode(Action.SHOW, lang, View(Kind.NODE, f"{guide.id}:{guide.start}")),
+                )
+            )
         buttons.extend(self._topic_buttons(lang, entry.related[:RELATED_MAX]))
         view = View(Kind.TOPIC, topic)
         buttons.append(Button(_("👍 Yes"), encode(Action.HELPFUL, lang, view)))
         buttons.append(Button(_("👎 No"), encode(Action.NOT_HELPFUL, lang, view)))
-        text = "\n\n".join((f"{entry.title}", entry.answer, self._source_line(lang, entry), _("Was this helpful?")))
+        text = "\n\n".join(
+            (f"{entry.title}", entry.answer, self._source_line(lang, entry), _("Was this helpful?"))
+        )
         return TextReply(text, tuple(buttons), self._nav(lang, view))
 
     def _node(self, lang: str, tree: Tree, node_id: str) -> TextReply:
@@ -256,11 +320,15 @@ class Engine:
             buttons.append(Button(option.label, encode(Action.SHOW, lang, view)))
         parent = tree.parents.get(node_id)
         back = View(Kind.NODE, f"{tree.id}:{parent}") if parent else View(Kind.MENU)
-        return TextReply(node.prompt, tuple(buttons), self._nav(lang, View(Kind.NODE, f"{tree.id}:{node_id}"), back))
+        return TextReply(
+            node.prompt,
+            tuple(buttons),
+            self._nav(lang, View(Kind.NODE, f"{tree.id}:{node_id}"), back),
+        )
 
     def _outcome(self, lang: str, arg: str, usage: list[Usage]) -> TextReply | None:
         _ = self._t(lang)
-        tree_id, node_id, index = (arg.split(":") + ["", "", ""])[:3]
+        tree_id, node_id, index = [*arg.split(":"), "", "", ""][:3]
         tree = self.content.languages[lang].trees.get(tree_id)
         if tree is None or node_id not in tree.nodes or not index.isdigit():
             return None
@@ -273,27 +341,53 @@ class Engine:
         if len(topics) == 1:
             usage.append(Usage(UsageKind.ANSWERED, lang, topics[0]))
             answer = self._topic(lang, topics[0])
-            return TextReply(answer.text, answer.buttons, self._nav(lang, View(Kind.OUTCOME, arg), back))
-        return TextReply(_("These answers can help you. Choose one:"), self._topic_buttons(lang, topics), self._nav(lang, View(Kind.OUTCOME, arg), back))
+            return TextReply(
+                answer.text, answer.buttons, self._nav(lang, View(Kind.OUTCOME, arg), back)
+            )
+        return TextReply(
+            _("These answers can help you. Choose one:"),
+            self._topic_buttons(lang, topics),
+            self._nav(lang, View(Kind.OUTCOME, arg), back),
+        )
 
     def _choose_between(self, lang: str, topics: tuple[str, str]) -> TextReply:
         _ = self._t(lang)
-        return TextReply(_("I found two answers that may fit. Which one are you looking for?"), self._topic_buttons(lang, topics), self._nav(lang, View(Kind.MENU)))
+        return TextReply(
+            _("I found two answers that may fit. Which one are you looking for?"),
+            self._topic_buttons(lang, topics),
+            self._nav(lang, View(Kind.MENU)),
+        )
 
     def _languages(self, lang: str) -> TextReply:
         _ = self._t(lang)
-        codes = sorted(self.content.languages, key=lambda c: (c != self.content.default_language, c))
+        codes = sorted(
+            self.content.languages, key=lambda c: (c != self.content.default_language, c)
+        )
         buttons = tuple(
-            Button(self.content.languages[code].name, encode(Action.SWITCH_LANGUAGE, code, View(Kind.MENU)))
+            Button(
+                self.content.languages[code].name,
+                encode(Action.SWITCH_LANGUAGE, code, View(Kind.MENU)),
+            )
             for code in codes
         )
-        return TextReply(_("Choose your language:"), buttons, self._nav(lang, View(Kind.MENU), with_language=False))
+        return TextReply(
+            _("Choose your language:"),
+            buttons,
+            self._nav(lang, View(Kind.MENU), with_language=False),
+        )
 
     def _states(self, lang: str) -> TextReply:
         _ = self._t(lang)
-        buttons = tuple(Button(state, encode(Action.SHOW, lang, View(Kind.STATE, state))) for state in self.content.states)
+        buttons = tuple(
+            Button(state, encode(Action.SHOW, lang, View(Kind.STATE, state)))
+            for state in self.content.states
+        )
         back = self._find_beta_start(lang)
-        return TextReply(_("Choose a state. Grupos Beta work in these states:"), buttons, self._nav(lang, View(Kind.STATES), back))
+        return TextReply(
+            _("Choose a state. Grupos Beta work in these states:"),
+            buttons,
+            self._nav(lang, View(Kind.STATES), back),
+        )
 
     def _groups_in_state(self, lang: str, state: str) -> PlacesReply:
         _ = self._t(lang)
@@ -302,18 +396,32 @@ class Engine:
             lines = [_("Grupos Beta in {state}:").format(state=state)]
             lines += [f"• {p.name} – {p.city}" for p in places]
         else:
-            lines = [_("Official sources say there is a Grupo Beta in {state}, but we could not verify in which city.").format(state=state)]
+            lines = [
+                _(
+                    "Official sources say there is a Grupo Beta in {state}, but we could not verify in which city."
+                ).format(state=state)
+            ]
         lines.append(self._beta_caveat(lang))
         hits = tuple(PlaceHit(p.name, p.city, p.state, p.lat, p.lon, None) for p in places)
         return PlacesReply(
-            "\n".join(lines), hits, self._topic_buttons(lang, ("beta.services",)),
+            "\n".join(lines),
+            hits,
+            self._topic_buttons(lang, ("beta.services",)),
             self._nav(lang, View(Kind.STATE, state), View(Kind.STATES)),
         )
 
     def _ask_location(self, lang: str) -> LocationRequest:
         _ = self._t(lang)
-        text = _("Share your location and I will tell you which Grupos Beta are nearest. I only use it for this answer and do not save it.")
-        return LocationRequest(text, (self._state_button(lang), *self._nav(lang, View(Kind.LOCATION), self._find_beta_start(lang))))
+        text = _(
+            "Share your location and I will tell you which Grupos Beta are nearest. I only use it for this answer and do not save it."
+        )
+        return LocationRequest(
+            text,
+            (
+                self._state_button(lang),
+                *self._nav(lang, View(Kind.LOCATION), self._find_beta_start(lang)),
+            ),
+        )
 
     # ------------------------------------------------------------------ pieces
 
@@ -322,7 +430,13 @@ class Engine:
 
     def _welcome(self, lang: str) -> str:
         _ = self._t(lang)
-        return _("Hi! I am Orienta. I give free information about your rights as a migrant or traveller in Mexico: Paisano trips, complaints against officials, your rights whatever your papers, safety and the Grupos Beta. I do not ask your name and I do not save your messages.") + "\n\n" + self._menu_intro(lang)
+        return (
+            _(
+                "Hi! I am Orienta. I give free information about your rights as a migrant or traveller in Mexico: Paisano trips, complaints against officials, your rights whatever your papers, safety and the Grupos Beta. I do not ask your name and I do not save your messages."
+            )
+            + "\n\n"
+            + self._menu_intro(lang)
+        )
 
     def _menu_intro(self, lang: str) -> str:
         _ = self._t(lang)
@@ -330,19 +444,29 @@ class Engine:
 
     def _help(self, lang: str) -> str:
         _ = self._t(lang)
-        return _("Write your question in your own words, for example “how much can I bring without paying taxes” or “they asked me for a bribe”. I answer with official information and its source.\n\n/menu – main menu\n/language – change language\n/about – about this service\n/privacy – what we store\n\nShare your location to find the nearest Grupo Beta. In an emergency call 911.")
+        return _(
+            "Write your question in your own words, for example “how much can I bring without paying taxes” or “they asked me for a bribe”. I answer with official information and its source.\n\n/menu – main menu\n/language – change language\n/about – about this service\n/privacy – what we store\n\nShare your location to find the nearest Grupo Beta. In an emergency call 911."
+        )
 
     def _source_line(self, lang: str, entry: Entry) -> str:
         _ = self._t(lang)
-        return _("Source: {source}\nReviewed: {date}").format(source=" · ".join(entry.source), date=entry.reviewed.isoformat())
+        return _("Source: {source}\nReviewed: {date}").format(
+            source=" · ".join(entry.source), date=entry.reviewed.isoformat()
+        )
 
     def _beta_caveat(self, lang: str) -> str:
         _ = self._t(lang)
-        return _("Locations are approximate (the city, not the office). We have no verified phone number or address for any Grupo Beta. Their agents wear orange and help whatever your papers. In an emergency call 911.")
+        return _(
+            "Locations are approximate (the city, not the office). We have no verified phone number or address for any Grupo Beta. Their agents wear orange and help whatever your papers. In an emergency call 911."
+        )
 
     def _emergency(self, lang: str) -> TextReply:
         language = self.content.languages[lang]
-        buttons = self._topic_buttons(lang, ("safety.emergency",)) if "safety.emergency" in language.entries else ()
+        buttons = (
+            self._topic_buttons(lang, ("safety.emergency",))
+            if "safety.emergency" in language.entries
+            else ()
+        )
         return TextReply(language.safety.message, buttons)
 
     def _expired(self, lang: str) -> Response:
@@ -353,7 +477,9 @@ class Engine:
     def _topic_buttons(self, lang: str, topics: Iterable[str]) -> tuple[Button, ...]:
         entries = self.content.languages[lang].entries
         return tuple(
-            Button(entries[t].title, encode(Action.SHOW, lang, View(Kind.TOPIC, t))) for t in topics if t in entries
+            Button(entries[t].title, encode(Action.SHOW, lang, View(Kind.TOPIC, t)))
+            for t in topics
+            if t in entries
         )
 
     def _state_button(self, lang: str) -> Button:
@@ -364,7 +490,9 @@ class Engine:
         tree = self.content.languages[lang].trees.get("tree.find_beta")
         return View(Kind.NODE, f"{tree.id}:{tree.start}") if tree else View(Kind.MENU)
 
-    def _nav(self, lang: str, here: View, back: View | None = None, with_language: bool = True) -> tuple[Button, ...]:
+    def _nav(
+        self, lang: str, here: View, back: View | None = None, with_language: bool = True
+    ) -> tuple[Button, ...]:
         """Back (when there is somewhere to go back to), Menu, and the language switch."""
         _ = self._t(lang)
         nav = []
@@ -380,7 +508,12 @@ class Engine:
         others = [code for code in self.content.languages if code != lang]
         if len(others) == 1:
             other = others[0]
-            return (Button(f"🌐 {self.content.languages[other].name}", encode(Action.SWITCH_LANGUAGE, other, here)),)
+            return (
+                Button(
+                    f"🌐 {self.content.languages[other].name}",
+                    encode(Action.SWITCH_LANGUAGE, other, here),
+                ),
+            )
         if others:
             _ = self._t(lang)
             return (Button(_("🌐 Language"), encode(Action.SHOW, lang, View(Kind.LANGUAGES))),)

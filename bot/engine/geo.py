@@ -18,8 +18,12 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def nearest(places: Iterable[Place], lat: float, lon: float, count: int = 3) -> list[tuple[Place, float]]:
-    ranked = sorted(((p, distance_km(lat, lon, p.lat, p.lon)) for p in places), key=lambda pd: (pd[1], pd[0].id))
+def nearest(
+    places: Iterable[Place], lat: float, lon: float, count: int = 3
+) -> list[tuple[Place, float]]:
+    ranked = sorted(
+        ((p, distance_km(lat, lon, p.lat, p.lon)) for p in places), key=lambda pd: (pd[1], pd[0].id)
+    )
     return ranked[:count]
 
 

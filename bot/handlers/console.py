@@ -1,10 +1,10 @@
 """The terminal channel: a conversation on stdin/stdout, buttons shown as numbers.
 
-    1-9...        press the numbered button
-    /menu /start /help /about /privacy
-    /lang en      change language (also /language)
-    /loc LAT LON  share a location
-    Ctrl-D        quit
+1-9...        press the numbered button
+/menu /start /help /about /privacy
+/lang en      change language (also /language)
+/loc LAT LON  share a location
+Ctrl-D        quit
 """
 
 from __future__ import annotations
@@ -14,7 +14,15 @@ from typing import TextIO
 
 from bot.engine.engine import Engine
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text
-from bot.engine.replies import Button, LocationRequest, PlacesReply, Reply, Response, TextReply, Usage
+from bot.engine.replies import (
+    Button,
+    LocationRequest,
+    PlacesReply,
+    Reply,
+    Response,
+    TextReply,
+    Usage,
+)
 
 COMMANDS = {
     "start": CommandName.START,
@@ -64,7 +72,9 @@ class ConsoleChat:
             index = int(line) - 1
             if 0 <= index < len(self.buttons):
                 return Press(self.buttons[index].payload)
-            self._say(self._t("There is no option {n}. Type one of the numbers shown.").format(n=line))
+            self._say(
+                self._t("There is no option {n}. Type one of the numbers shown.").format(n=line)
+            )
             return None
         if line.startswith("/"):
             name, _, arg = line[1:].partition(" ")
@@ -80,7 +90,11 @@ class ConsoleChat:
         try:
             lat, lon = (float(v.replace(",", ".")) for v in arg.replace(";", " ").split())
         except ValueError:
-            self._say(self._t("To share a location type /loc LATITUDE LONGITUDE, for example /loc 32.53 -117.04"))
+            self._say(
+                self._t(
+                    "To share a location type /loc LATITUDE LONGITUDE, for example /loc 32.53 -117.04"
+                )
+            )
             return None
         return Location(lat, lon, self.lang)
 
@@ -94,7 +108,11 @@ class ConsoleChat:
     def _render(self, reply: Reply) -> None:
         lines = [reply.text]
         if isinstance(reply, LocationRequest):
-            lines.append(self._t("In the terminal, type /loc LATITUDE LONGITUDE, for example /loc 32.53 -117.04"))
+            lines.append(
+                self._t(
+                    "In the terminal, type /loc LATITUDE LONGITUDE, for example /loc 32.53 -117.04"
+                )
+            )
             buttons: tuple[Button, ...] = reply.nav
         elif isinstance(reply, TextReply | PlacesReply):
             buttons = reply.all_buttons

@@ -15,8 +15,12 @@ from functools import lru_cache
 import snowballstemmer
 
 _DIGIT_GROUP = re.compile(r"(?<=\d)[.,](?=\d{3})")  # 10,000 / 10.000 -> 10000
-_TOKEN = re.compile(r"[^\W\d_]+|\d+")  # runs of letters, or runs of digits; emoji and punctuation drop
-_REPEAT3 = re.compile(r"([^\W\d_])\1{2,}")  # "holaaa" -> "hola": no word in es/en repeats a letter 3 times
+_TOKEN = re.compile(
+    r"[^\W\d_]+|\d+"
+)  # runs of letters, or runs of digits; emoji and punctuation drop
+_REPEAT3 = re.compile(
+    r"([^\W\d_])\1{2,}"
+)  # "holaaa" -> "hola": no word in es/en repeats a letter 3 times
 _REPEAT2 = re.compile(r"(.)\1")
 
 
@@ -41,7 +45,9 @@ def undouble(word: str) -> str:
 class Analyzer:
     """One language's analysis chain. Cheap to call: stems are cached."""
 
-    def __init__(self, stemmer: str, abbreviations: Mapping[str, str], stopwords: Iterable[str]) -> None:
+    def __init__(
+        self, stemmer: str, abbreviations: Mapping[str, str], stopwords: Iterable[str]
+    ) -> None:
         self._stemmer = snowballstemmer.stemmer(stemmer)
         self.abbreviations = {fold(k): tuple(tokenize(v)) for k, v in abbreviations.items()}
         self.stopwords = frozenset(t for w in stopwords for t in tokenize(w))

@@ -7,6 +7,7 @@ strongest entries), so its cost does not grow with the number of entries.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -46,13 +47,15 @@ class QueryTerm:
 
 
 class TopicIndex:
-    def __init__(self, analyzer: Analyzer, entries: Iterable[Entry], extra_words: Iterable[str] = ()) -> None:
+    def __init__(
+        self, analyzer: Analyzer, entries: Iterable[Entry], extra_words: Iterable[str] = ()
+    ) -> None:
         self.analyzer = analyzer
         self.topics: list[str] = []
-        doc_terms: list[Counter[str]] = []
+        doc_terms: list[dict[str, float]] = []
         surface: Counter[str] = Counter()  # word forms seen, for typo correction
         for entry in entries:
-            tf: Counter[str] = Counter()
+            tf: dict[str, float] = defaultdict(float)
             for text, weight in self._fields(entry):
                 words = analyzer.content_words(analyzer.words(text))
                 surface.update(words)
@@ -70,7 +73,9 @@ class TopicIndex:
         avg_len = sum(sum(tf.values()) for tf in doc_terms) / count or 1.0
         df: Counter[str] = Counter(term for tf in doc_terms for term in tf)
         # BM25's idf, floored so a term that is everywhere still counts a little.
-        self.idf = {t: max(math.log(1 + (count - n + 0.5) / (n + 0.5)), 0.05) for t, n in df.items()}
+        self.idf = {
+            t: max(math.log(1 + (count - n + 0.5) / (n + 0.5)), 0.05) for t, n in df.items()
+        }
         postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for doc, tf in enumerate(doc_terms):
             norm = K1 * (1 - B + B * sum(tf.values()) / avg_len)
@@ -111,7 +116,10 @@ class TopicIndex:
         # People rarely mistype the first letter; requiring it keeps "iphone" from becoming "phone".
         for length in range(len(word) - max_edits, len(word) + max_edits + 1):
             found = process.extractOne(
-                word, self._by_length.get((word[0], length), ()), scorer=OSA.distance, score_cutoff=max_edits
+                word,
+                self._by_length.get((word[0], length), ()),
+                scorer=OSA.distance,
+                score_cutoff=max_edits,
             )
             if found is not None and (best is None or found[1] < best[0]):
                 best = (int(found[1]), found[0])
@@ -119,7 +127,9 @@ class TopicIndex:
                     break
         return best[1] if best else None
 
-    def query_terms(self, words: Sequence[str], names: frozenset[str] = frozenset()) -> list[QueryTerm]:
+    def query_terms(
+        self, words: Sequence[str], names: frozenset[str] = frozenset()
+    ) -> list[QueryTerm]:
         """Content words of a query as weighted stems, typos corrected where the index knows better.
 
         Unknown numbers and unknown `names` weigh nothing: "my 15 year old" is about a child, not
@@ -157,4 +167,4 @@ class TopicIndex:
 
 
 def _pairs(stems: Sequence[str]) -> list[str]:
-    return [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False) if a != b]
+    return [f"{a} {b}" for a, b in itertools.pairwise(stems) if a != b]

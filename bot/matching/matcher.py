@@ -130,7 +130,11 @@ class Matcher:
         if not content and tuple(words) in model.function_only:
             topic = model.function_only[tuple(words)]
             return Match(code, Intent.TOPIC, topic=topic, score=1.0, danger=danger)
-        social = [w for w in fixed if w not in model.analyzer.stopwords or w in model.greetings or w in model.thanks]
+        social = [
+            w
+            for w in fixed
+            if w not in model.analyzer.stopwords or w in model.greetings or w in model.thanks
+        ]
         if social and all(w in model.greetings for w in social):
             return Match(code, Intent.GREETING, danger=danger)
         if social and all(w in model.thanks or w in model.greetings for w in social):
@@ -142,8 +146,18 @@ class Matcher:
         best = found[0]
         evidence = best.coverage * sum(t.weight for t in terms)
         if best.coverage < MIN_CONFIDENCE or evidence < MIN_EVIDENCE:
-            return Match(code, Intent.NONE, score=round(best.coverage, 3), danger=danger, candidates=tuple(found))
-        runners = [s for s in found[1:] if s.score >= CLOSE_CALL * best.score and s.coverage >= MIN_CONFIDENCE]
+            return Match(
+                code,
+                Intent.NONE,
+                score=round(best.coverage, 3),
+                danger=danger,
+                candidates=tuple(found),
+            )
+        runners = [
+            s
+            for s in found[1:]
+            if s.score >= CLOSE_CALL * best.score and s.coverage >= MIN_CONFIDENCE
+        ]
         return Match(
             lang=code,
             intent=Intent.TOPIC,

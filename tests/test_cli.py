@@ -1,0 +1,130 @@
+"""The terminal: `orienta chat` driven through stdin, `orienta ask` through a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.config import ROOT
+from bot.engine.engine import Engine
+from bot.handlers.console import ConsoleChat
+
+
+def run(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_chat_through_stdin_shows_numbered_buttons_and_follows_them() -> None:
+    done = run("chat", stdin="me pidieron mordida\n1\n2\n/menu\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("¡Hola! Soy Orienta.")
+    assert "Me piden mordida\n\nNo pagues." in out
+    assert "  1) 🧭 Guíame paso a paso" in out
+    assert "Antes de empezar, ¿estás en peligro ahora mismo?" in out  # pressed 1
+    assert "¿Quién cometió el abuso?" in out  # pressed 2: "No, quiero denunciar"
+    assert out.rstrip().endswith("🌐 English")  # /menu shows the menu again
+
+
+def test_chat_language_location_and_bad_input() -> None:
+    done = run("chat", "--lang", "en", stdin="/lang es\n/loc 32.53 -117.04\n/loc nowhere\n99\n\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("Hi! I am Orienta.")
+    assert "Idioma: Español." in out
+    assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a unos" in out
+    assert "Para compartir una ubicación escribe /loc LATITUD LONGITUD" in out
+    assert "No hay opción 99." in out
+
+
+def test_chat_ends_cleanly_at_end_of_input() -> None:
+    done = run("chat", stdin="")
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+
+
+def test_console_chat_in_process(engine: Engine) -> None:
+    out = io.StringIO()
+    chat = ConsoleChat(engine, out, "en")
+    chat.run(["where is the nearest grupo beta", "/loc 14.9 -92.26", "/about"])
+    text = out.getvalue()
+    assert "Where Grupos Beta are" in text
+    assert "1. Grupo Beta Tapachula – Tapachula, Chiapas" in text
+    assert "About Orienta" in text
+    assert chat.lang == "en"
+
+
+def test_ask_json_reads_stdin_and_writes_one_object_per_line_in_order() -> None:
+    messages = [
+        "me pidieron mordida en la garita",
+        "how do i ask for asylum",
+        "receta de pozole",
+        "",
+        "help me",
+    ]
+    done = run("ask", "--json", stdin="\n".join(messages) + "\n")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["text"] for line in lines] == messages
+    assert [(line["lang"], line["topic"]) for line in lines[:3]] == [
+        ("es", "complaint.bribe"),
+        ("en", "rights.asylum"),
+        ("es", None),
+    ]
+    for line in lines:
+        assert set(line) >= {"lang", "topic", "score", "alternatives", "reply"}
+        assert isinstance(line["score"], float) and isinstance(line["alternatives"], list)
+    assert lines[0]["reply"].startswith("Me piden mordida\n\nNo pagues.")
+    assert lines[2]["reply"].startswith("Perdón, no entendí.")
+    assert (
+        lines[4]["reply"].startswith("🚨 If you are in danger now") and lines[4]["danger"] is True
+    )
+
+
+def test_ask_with_text_and_forced_language() -> None:
+    done = run("ask", "--lang", "en", "--json", "asilo")
+    record = json.loads(done.stdout)
+    assert record["lang"] == "en"
+    plain = run("ask", "cuanto", "dinero", "puedo", "traer")
+    assert plain.stdout.startswith("[es] paisano.cash (")
+    assert "Si entras o sales de México con más de 10,000 dólares" in plain.stdout
+    bad = run("ask", "--lang", "fr", "hola")
+    assert bad.returncode == 2 and "unknown language 'fr'" in bad.stderr
+
+
+def test_ask_plain_batch_is_one_line_per_message() -> None:
+    done = run("ask", stdin="asilo\nmordida\n")
+    assert (
+        done.stdout.splitlines()
+        == [line for line in done.stdout.splitlines() if line.count("\t") == 3]
+        and len(done.stdout.splitlines()) == 2
+    )
+
+
+def test_broken_content_gives_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "faq_es.yaml").write_text("language: [oops\n", encoding="utf-8")
+    done = run("ask", "hola", env={"ORIENTA_CONTENT_DIR": str(tmp_path)})
+    assert done.returncode == 1
+    assert (
+        "faq_es.yaml:1: YAML syntax error" in done.stderr
+        or "faq_es.yaml:2: YAML syntax error" in done.stderr
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_no_command_prints_help() -> None:
+    done = run()
+    assert done.returncode == 2 and "chat" in done.stdout and "ask" in done.stdout
