@@ -33,7 +33,11 @@ class LineList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser is about 10x faster and still reports line marks; fall back if it is missing.
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
     """SafeLoader that records lines, rejects duplicate keys and leaves dates as strings.
 
     Dates stay strings so that `2026-13-01` becomes a clear validation message, not a crash.
