@@ -45,7 +45,7 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
 
     duplicate_keys: list[tuple[int, str]]
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:
         result = LineDict()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
