@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.content.loader import read_content
 from bot.content.model import Content
 from bot.content.problems import ContentError, Report
@@ -32,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         print("Run `orienta content check` for the full list.", file=sys.stderr)
         return 1
+    except ConfigError as exc:
+        print(f"orienta: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -54,6 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="*", help="the message; omit to read stdin")
     ask.set_defaults(func=_ask)
 
+    run = sub.add_parser(
+        "run", help="serve the configured channels (Telegram, WhatsApp, admin page)"
+    )
+    run.add_argument("--db", type=Path, help="usage database (env ORIENTA_DB)")
+    run.add_argument("--host", help="web server address (env ORIENTA_HOST)")
+    run.add_argument("--port", type=int, help="web server port (env ORIENTA_PORT)")
+    run.add_argument(
+        "--telegram-webhook-url", help="use a webhook instead of polling (env TELEGRAM_WEBHOOK_URL)"
+    )
+    run.add_argument(
+        "--telegram-rate-limit",
+        type=float,
+        help="messages/s the bot allows itself; 0 = off (env TELEGRAM_RATE_LIMIT)",
+    )
+    run.add_argument("-v", "--verbose", action="store_true", help="log more")
+    run.set_defaults(func=_run)
+
     content = sub.add_parser("content", help="work with the content files")
     content_sub = content.add_subparsers(metavar="ACTION")
     check = content_sub.add_parser("check", help="validate content and run the example questions")
@@ -69,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
-    return Settings(
+    return replace(
+        settings,
         content_dir=args.content or settings.content_dir,
         locale_dir=args.locale or settings.locale_dir,
     )
@@ -79,6 +103,28 @@ def build_engine(settings: Settings) -> Engine:
     from bot.content.loader import load_content
 
     return Engine(load_content(settings.content_dir), Catalogs(settings.locale_dir))
+
+
+# ---------------------------------------------------------------------- run
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.app import serve
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = _settings(args)
+    overrides = {
+        "db_path": args.db,
+        "host": args.host,
+        "port": args.port,
+        "telegram_webhook_url": args.telegram_webhook_url,
+        "telegram_rate_limit": args.telegram_rate_limit,
+    }
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    return asyncio.run(serve(settings))
 
 
 # ---------------------------------------------------------------------- chat

@@ -1,24 +1,111 @@
-"""Settings from the environment (and flags). Secrets are read here and never printed."""
+"""Settings from the environment (and flags). Secrets are read here and never printed or logged."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
+WHATSAPP_API_DEFAULT = "https://graph.facebook.com/v21.0"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the variable."""
+
 
 @dataclass(frozen=True)
 class Settings:
-    content_dir: Path
-    locale_dir: Path
+    content_dir: Path = ROOT / "content"
+    locale_dir: Path = ROOT / "locale"
+    db_path: Path = ROOT / "var" / "orienta.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_ids: frozenset[int] = frozenset()
+    admin_token: str | None = field(default=None, repr=False)
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_base_url: str = TELEGRAM_API_DEFAULT
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_rate_limit: float = 30.0
+    whatsapp_token: str | None = field(default=None, repr=False)
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: str | None = field(default=None, repr=False)
+    whatsapp_verify_token: str | None = field(default=None, repr=False)
+    whatsapp_api_base_url: str = WHATSAPP_API_DEFAULT
+    content_poll_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def number(name: str, default: float, low: float = 0) -> float:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number") from None
+            if value < low:
+                raise ConfigError(f"{name} must be at least {low}")
+            return value
+
+        admin_ids: set[int] = set()
+        for part in (text("ORIENTA_ADMIN_IDS") or "").split(","):
+            if part.strip():
+                try:
+                    admin_ids.add(int(part.strip()))
+                except ValueError:
+                    raise ConfigError(
+                        f"ORIENTA_ADMIN_IDS: {part.strip()!r} is not a Telegram user id (a number)"
+                    ) from None
+        port = number("ORIENTA_PORT", 8080)
+        if not 0 <= port <= 65535 or port != int(port):
+            raise ConfigError("ORIENTA_PORT must be a port number (0-65535)")
         return cls(
-            content_dir=Path(env.get("ORIENTA_CONTENT_DIR") or ROOT / "content"),
-            locale_dir=Path(env.get("ORIENTA_LOCALE_DIR") or ROOT / "locale"),
+            content_dir=Path(text("ORIENTA_CONTENT_DIR") or ROOT / "content"),
+            locale_dir=Path(text("ORIENTA_LOCALE_DIR") or ROOT / "locale"),
+            db_path=Path(text("ORIENTA_DB") or ROOT / "var" / "orienta.db"),
+            host=text("ORIENTA_HOST") or "127.0.0.1",
+            port=int(port),
+            admin_ids=frozenset(admin_ids),
+            admin_token=text("ORIENTA_ADMIN_TOKEN"),
+            telegram_token=text("TELEGRAM_BOT_TOKEN"),
+            telegram_api_base_url=text("TELEGRAM_API_BASE_URL") or TELEGRAM_API_DEFAULT,
+            telegram_webhook_url=text("TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret=text("TELEGRAM_WEBHOOK_SECRET"),
+            telegram_rate_limit=number("TELEGRAM_RATE_LIMIT", 30.0),
+            whatsapp_token=text("WHATSAPP_TOKEN"),
+            whatsapp_phone_number_id=text("WHATSAPP_PHONE_NUMBER_ID"),
+            whatsapp_app_secret=text("WHATSAPP_APP_SECRET"),
+            whatsapp_verify_token=text("WHATSAPP_VERIFY_TOKEN"),
+            whatsapp_api_base_url=(text("WHATSAPP_API_BASE_URL") or WHATSAPP_API_DEFAULT).rstrip(
+                "/"
+            ),
+            content_poll_seconds=number("ORIENTA_CONTENT_POLL", 2.0),
+        )
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.whatsapp_token is not None
+
+    @property
+    def web_enabled(self) -> bool:
+        """The HTTP server runs for the admin page, the WhatsApp webhook or a Telegram webhook."""
+        return bool(
+            self.admin_token
+            or self.whatsapp_enabled
+            or (self.telegram_enabled and self.telegram_webhook_url)
         )

@@ -1,0 +1,187 @@
+"""`orienta run`: settings -> content -> engine -> stats -> the configured channels, one process.
+
+SIGTERM or Ctrl-C stops polling, flushes the usage counts and exits 0. SIGHUP reloads content;
+so does a change to the content files (polled) and an admin's /reload on Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import Settings
+from bot.runtime import Runtime, build_engine
+from bot.stats.store import UsageStore
+
+log = logging.getLogger(__name__)
+
+NOTHING_CONFIGURED = """\
+orienta run: no channel is configured.
+Set TELEGRAM_BOT_TOKEN (Telegram), WHATSAPP_TOKEN with WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_APP_SECRET
+and WHATSAPP_VERIFY_TOKEN (WhatsApp), or ORIENTA_ADMIN_TOKEN (the admin page).
+To try Orienta without any of them, run: orienta chat"""
+
+
+# Libraries that would log secrets or user data below these levels: httpx logs request URLs
+# (Telegram's contain the bot token); python-telegram-bot logs every API call with its text and
+# chat id at DEBUG; aiosqlite logs SQL parameters at DEBUG. `--verbose` never lowers these.
+LIBRARY_LOG_LEVELS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    "aiosqlite": logging.WARNING,
+    "uvicorn": logging.WARNING,
+    "apscheduler": logging.WARNING,
+}
+
+
+def quiet_loggers() -> None:
+    for name, level in LIBRARY_LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
+
+
+Ready = Callable[[Runtime, int | None], None]
+
+
+async def serve(
+    settings: Settings, stop: asyncio.Event | None = None, ready: Ready | None = None
+) -> int:
+    """Run until `stop` is set (or SIGTERM/SIGINT). Returns the process exit code.
+
+    `ready` is called once every channel is up, with the runtime and the web server's port.
+    """
+    quiet_loggers()
+    if not (settings.telegram_enabled or settings.whatsapp_enabled or settings.admin_token):
+        print(NOTHING_CONFIGURED, file=sys.stderr)
+        return 2
+    engine, problems = await asyncio.to_thread(
+        build_engine, settings.content_dir, settings.locale_dir
+    )
+    if engine is None:
+        print("orienta run: the content has errors:\n" + "\n".join(problems), file=sys.stderr)
+        return 1
+    stats = UsageStore(settings.db_path)
+    await stats.start()
+    runtime = Runtime(engine, stats, settings.content_dir, settings.locale_dir)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload("SIGHUP"))
+        )
+
+    telegram = whatsapp = server = None
+    tasks: list[asyncio.Task[object]] = []
+    try:
+        if settings.telegram_enabled:
+            from bot.handlers.telegram import TelegramChannel
+
+            telegram = TelegramChannel(runtime, settings)
+            runtime.on_reload_failure.append(telegram.notify_admins)
+            await telegram.start()
+        if settings.whatsapp_enabled:
+            from bot.handlers.whatsapp import WhatsAppChannel
+
+            whatsapp = WhatsAppChannel(runtime, settings)
+            await whatsapp.start()
+        if settings.web_enabled:
+            server = await start_web(settings, runtime, telegram, whatsapp)
+        tasks.append(
+            asyncio.create_task(watch_content(runtime, settings.content_poll_seconds, stop))
+        )
+        if ready is not None:
+            ready(runtime, server.port if server else None)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        for task in tasks:
+            task.cancel()
+        if server is not None:
+            server.should_exit = True
+            await server.task
+        if telegram is not None:
+            await telegram.stop()
+        if whatsapp is not None:
+            await whatsapp.stop()
+        await stats.close()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    return 0
+
+
+class WebServer:
+    """uvicorn in our own event loop; signals stay ours."""
+
+    def __init__(self, server, task: asyncio.Task[None]) -> None:  # type: ignore[no-untyped-def]
+        self.server, self.task = server, task
+
+    @property
+    def should_exit(self) -> bool:
+        return bool(self.server.should_exit)
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self.server.should_exit = value
+
+    @property
+    def port(self) -> int:
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+
+async def start_web(settings: Settings, runtime: Runtime, telegram, whatsapp) -> WebServer:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from bot.web.app import build_app
+
+    app = build_app(settings, runtime, telegram, whatsapp)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # signals stay ours
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises the bind error
+            raise RuntimeError("web server stopped at start-up")
+        await asyncio.sleep(0.01)
+    web = WebServer(server, task)
+    log.info("web server on %s:%d", settings.host, web.port)
+    return web
+
+
+async def watch_content(runtime: Runtime, every: float, stop: asyncio.Event) -> None:
+    """Reload when a content file changes (polling: works on every filesystem)."""
+    if every <= 0:
+        return
+    last = _fingerprint(runtime.content_dir)
+    while not stop.is_set():
+        await asyncio.sleep(every)
+        now = _fingerprint(runtime.content_dir)
+        if now != last:
+            last = now
+            await runtime.reload("content files changed")
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    try:
+        return tuple(
+            sorted(
+                (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.yaml")
+            )
+        )
+    except OSError:
+        return ()

@@ -1,0 +1,460 @@
+"""The Telegram channel: a thin adapter between python-telegram-bot's Application and the engine.
+
+It turns updates into engine events, renders the engine's replies (telegram_render.py), keeps the
+little per-chat state a chat needs (chosen language, flood counter) in expiring memory, and hands
+usage counts to the stats store. It logs no user ids, chat ids or message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from aiolimiter import AsyncLimiter
+from telegram import BotCommand, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.config import Settings
+from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
+from bot.engine.payload import Kind, decode
+from bot.engine.replies import Reply, Response, TextReply, Usage, UsageKind
+from bot.handlers.telegram_render import Outgoing, render
+from bot.memory import ExpiringMap, FloodGuard
+from bot.runtime import Runtime
+from bot.stats.report import last_days, summarize, text_summary
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # edited messages are never even fetched
+LANGUAGE_TTL = 6 * 3600.0  # a chat's chosen language is remembered this long after its last message
+NAVIGATION = {Kind.NODE, Kind.MENU, Kind.STATES, Kind.LANGUAGES}  # presses that edit in place
+SEND_ATTEMPTS = 4
+
+COMMANDS = {
+    "start": CommandName.START,
+    "menu": CommandName.MENU,
+    "help": CommandName.HELP,
+    "language": CommandName.LANGUAGE,
+    "about": CommandName.ABOUT,
+    "privacy": CommandName.PRIVACY,
+}
+
+
+def N_(message: str) -> str:
+    return message
+
+
+COMMAND_DESCRIPTIONS = {
+    "start": N_("Start and main menu"),
+    "menu": N_("Main menu"),
+    "help": N_("How to use Orienta"),
+    "language": N_("Change language"),
+    "about": N_("About this service"),
+    "privacy": N_("What we store"),
+}
+
+T = TypeVar("T")
+
+
+class ChatRateLimiter(AIORateLimiter):
+    """PTB's limiter (about 30 messages/s overall, group limits, RetryAfter retries) plus
+    Telegram's per-chat advice for private chats: on average one message a second, with a
+    small burst so an answer and its follow-up are not held back."""
+
+    def __init__(self, overall_per_second: float, per_chat_burst: int = 3) -> None:
+        super().__init__(overall_max_rate=overall_per_second, overall_time_period=1, max_retries=3)
+        self._burst = per_chat_burst
+        self._chats: ExpiringMap[int, AsyncLimiter] = ExpiringMap(60.0, 50_000)
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[no-untyped-def]
+        chat_id = data.get("chat_id")
+        if isinstance(chat_id, int) and chat_id > 0:
+            limiter = self._chats.get(chat_id)
+            if limiter is None:
+                limiter = AsyncLimiter(self._burst, self._burst)
+            self._chats.set(chat_id, limiter)
+            async with limiter:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+
+
+class TelegramChannel:
+    def __init__(self, runtime: Runtime, settings: Settings) -> None:
+        assert settings.telegram_token, "TELEGRAM_BOT_TOKEN is required"
+        self.runtime = runtime
+        self.settings = settings
+        self.languages: ExpiringMap[int, str] = ExpiringMap(LANGUAGE_TTL, 100_000)
+        self.flood = FloodGuard(limit=20, window=60.0, pause=60.0)
+        self.webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+        self.application = self._build()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        settings = self.settings
+        builder = (
+            ApplicationBuilder()
+            .token(settings.telegram_token or "")
+            .base_url(settings.telegram_api_base_url)
+            .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
+            .concurrent_updates(64)
+            .connect_timeout(10)
+            .read_timeout(15)
+            .write_timeout(15)
+            .pool_timeout(10)
+            .connection_pool_size(64)
+        )
+        if settings.telegram_rate_limit > 0:
+            limiter: Any = ChatRateLimiter(settings.telegram_rate_limit)
+            builder = builder.rate_limiter(limiter)
+        if settings.telegram_webhook_url:
+            builder = builder.updater(None)  # updates arrive through our own web server
+        application = builder.build()
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        for name in COMMANDS:
+            application.add_handler(CommandHandler(name, self.on_command, filters=private))
+        application.add_handler(CommandHandler("stats", self.on_stats, filters=private))
+        application.add_handler(CommandHandler("reload", self.on_reload, filters=private))
+        application.add_handler(
+            CommandHandler(
+                "start",
+                self.on_group_start,
+                filters=filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
+            )
+        )
+        application.add_handler(MessageHandler(private & filters.LOCATION, self.on_location))
+        application.add_handler(
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text)
+        )
+        application.add_handler(MessageHandler(private & filters.COMMAND, self.on_unknown_command))
+        application.add_handler(
+            MessageHandler(private & ~filters.TEXT & ~filters.LOCATION, self.on_unsupported)
+        )
+        application.add_handler(CallbackQueryHandler(self.on_press))
+        application.add_error_handler(self.on_error)
+        return application
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        await self._set_commands()
+        if self.settings.telegram_webhook_url:
+            await app.bot.set_webhook(
+                self.settings.telegram_webhook_url,
+                secret_token=self.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+        await app.start()
+        if app.updater is not None:
+            await app.bot.delete_webhook()
+            await app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES,
+                timeout=20,
+                bootstrap_retries=-1,  # keep trying while the network is down at start-up
+                error_callback=self._polling_error,
+            )
+        log.info("telegram: %s", "webhook" if self.settings.telegram_webhook_url else "polling")
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """An update received by the webhook route."""
+        update = Update.de_json(data, self.application.bot)
+        await self.application.update_queue.put(update)
+
+    def _polling_error(self, error: TelegramError) -> None:
+        log.warning("telegram polling: %s", type(error).__name__)
+
+    async def _set_commands(self) -> None:
+        engine = self.runtime.engine
+        for code in engine.content.languages:
+            _ = engine.catalogs.get(code).gettext
+            commands = [BotCommand(name, _(text)) for name, text in COMMAND_DESCRIPTIONS.items()]
+            await self._retry(
+                partial(self.application.bot.set_my_commands, commands, language_code=code)
+            )
+        _ = engine.catalogs.get(engine.content.default_language).gettext
+        default = [BotCommand(name, _(text)) for name, text in COMMAND_DESCRIPTIONS.items()]
+        await self._retry(lambda: self.application.bot.set_my_commands(default))
+
+    # ------------------------------------------------------------------ updates
+
+    def _hint(self, update: Update) -> str | None:
+        chat = update.effective_chat
+        remembered = self.languages.get(chat.id) if chat else None
+        user = update.effective_user
+        return remembered or (user.language_code if user else None)
+
+    def _admitted(self, update: Update) -> bool:
+        """Flood control. The first message over the limit gets one polite note."""
+        chat = update.effective_chat
+        if chat is None:
+            return False
+        verdict = self.flood.check(chat.id)
+        if verdict == "ok":
+            return True
+        lang = self.runtime.engine.language_of(self._hint(update))
+        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.RATE_LIMITED, lang)])
+        if verdict == "warn":
+            _ = self.runtime.engine.catalogs.get(lang).gettext
+            note = _("You are sending many messages. Please wait a minute, then write again.")
+            asyncio.get_running_loop().create_task(self._send_all(chat.id, [Outgoing(note)]))
+        return False
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text or not self._admitted(update):
+            return
+        name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        arg = " ".join(context.args or [])
+        await self._respond(update, Command(COMMANDS[name], self._hint(update), arg))
+
+    async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self._admitted(update):
+            await self._respond(update, Command(CommandName.HELP, self._hint(update)))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.text is None or not self._admitted(update):
+            return
+        await self._respond(update, Text(message.text, self._hint(update)))
+
+    async def on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.location is None or not self._admitted(update):
+            return
+        where = message.location
+        await self._respond(update, Location(where.latitude, where.longitude, self._hint(update)))
+
+    async def on_unsupported(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not self._admitted(update):
+            return
+        await self._respond(update, Unsupported(_media_kind(message), self._hint(update)))
+
+    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        # Always answer the query, or the user's button keeps spinning.
+        await self._retry(lambda: query.answer(), quiet=True)
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE or not self._admitted(update):
+            return
+        data = query.data or ""
+        response = self.runtime.engine.handle(Press(data))
+        payload = decode(data)
+        editable = (
+            payload is not None
+            and payload.view.kind in NAVIGATION
+            and len(response.replies) == 1
+            and isinstance(response.replies[0], TextReply)
+            and isinstance(query.message, Message)
+        )
+        if (
+            editable
+            and isinstance(query.message, Message)
+            and await self._edit(query.message, response)
+        ):
+            self._count(chat.id, response)
+            return
+        await self._deliver(chat.id, response)
+
+    async def on_group_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        lang = self.runtime.engine.language_of(self._hint(update))
+        _ = self.runtime.engine.catalogs.get(lang).gettext
+        username = self.application.bot.username
+        text = _(
+            "I answer privately, so nobody else sees your questions. Write to me here: {link}"
+        ).format(link=f"https://t.me/{username}")
+        await self._retry(lambda: message.reply_text(text))
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or not self._admitted(update):
+            return
+        lang = self.runtime.engine.language_of(self._hint(update))
+        _ = self.runtime.engine.catalogs.get(lang).gettext
+        if user.id not in self.settings.admin_ids:
+            await self._send_all(
+                chat.id,
+                [Outgoing(_("Sorry, usage statistics are only for the team that runs Orienta."))],
+            )
+            return
+        today = datetime.now(UTC).date()
+        since30, until = last_days(today, 30)
+        rows = await self.runtime.stats.rows(since30, until)
+        periods = [
+            (_("Last 7 days"), summarize(rows, *last_days(today, 7))),
+            (_("Last 30 days"), summarize(rows, since30, until)),
+        ]
+        await self._send_all(chat.id, [Outgoing(text_summary(periods, _))])
+
+    async def on_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or not self._admitted(update):
+            return
+        lang = self.runtime.engine.language_of(self._hint(update))
+        _ = self.runtime.engine.catalogs.get(lang).gettext
+        if user.id not in self.settings.admin_ids:
+            await self._send_all(
+                chat.id, [Outgoing(_("Sorry, only the team that runs Orienta can reload content."))]
+            )
+            return
+        problems = await self.runtime.reload(reason="telegram /reload")
+        if problems is None:
+            text = _("Content reloaded.")
+        else:
+            text = (
+                _("Content NOT reloaded; still serving the last good version. Problems:")
+                + "\n"
+                + "\n".join(problems[:15])
+            )
+        await self._send_all(chat.id, [Outgoing(text)])
+
+    async def notify_admins(self, text: str) -> None:
+        """A message to every admin (reload failures). Admins who never started the bot are skipped."""
+        for admin in self.settings.admin_ids:
+            await self._send_all(admin, [Outgoing(text)])
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Never log the update: it holds user ids and message text.
+        error = context.error
+        log.error("telegram handler error: %s: %s", type(error).__name__, _safe(error))
+
+    # ------------------------------------------------------------------ replies
+
+    async def _respond(self, update: Update, event: Event) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        response = self.runtime.engine.handle(event)
+        await self._deliver(chat.id, response)
+
+    def _count(self, chat_id: int, response: Response) -> None:
+        self.languages.set(chat_id, response.lang)
+        self.runtime.stats.record(CHANNEL, response.usage)
+
+    async def _deliver(self, chat_id: int, response: Response) -> None:
+        self._count(chat_id, response)
+        translate = self.runtime.engine.catalogs.get(response.lang).gettext
+        outgoing = [item for reply in response.replies for item in render(reply, translate)]
+        await self._send_all(chat_id, outgoing)
+
+    async def _send_all(self, chat_id: int, outgoing: list[Outgoing]) -> None:
+        bot = self.application.bot
+        for item in outgoing:
+            if item.venue is not None:
+                place = item.venue
+                address = f"{place.city}, {place.state}"
+                await self._retry(
+                    partial(
+                        bot.send_venue,
+                        chat_id,
+                        place.lat,
+                        place.lon,
+                        place.name,
+                        address,
+                        reply_markup=item.markup,
+                    )
+                )
+            else:
+                await self._retry(
+                    partial(bot.send_message, chat_id, item.text, reply_markup=item.markup)
+                )
+
+    async def _edit(self, message: Message, response: Response) -> bool:
+        reply: Reply = response.replies[0]
+        translate = self.runtime.engine.catalogs.get(response.lang).gettext
+        (item,) = render(reply, translate)
+        markup = item.markup
+        if not isinstance(markup, InlineKeyboardMarkup | None):
+            return False
+        try:
+            await self._retry(partial(message.edit_text, item.text, reply_markup=markup))
+        except BadRequest:
+            return False  # too old to edit, or identical: send a new message instead
+        return True
+
+    async def _retry(self, call: Callable[[], Awaitable[T]], quiet: bool = False) -> T | None:
+        """Retries RetryAfter and network errors with backoff; gives up quietly on a blocked chat."""
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                return await call()
+            except RetryAfter as exc:
+                with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+                    warnings.simplefilter("ignore", PTBDeprecationWarning)
+                    wait = exc.retry_after
+                await asyncio.sleep(wait if isinstance(wait, int | float) else wait.total_seconds())
+            except Forbidden:
+                return None  # the user blocked the bot: nothing to do
+            except BadRequest:  # a NetworkError subclass, but retrying cannot help
+                if quiet:
+                    return None
+                raise
+            except (TimedOut, NetworkError):
+                if attempt == SEND_ATTEMPTS - 1:
+                    if quiet:
+                        return None
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+        return None
+
+
+def _media_kind(message: Message) -> str:
+    for kind in (
+        "sticker",
+        "photo",
+        "voice",
+        "audio",
+        "video",
+        "video_note",
+        "animation",
+        "document",
+        "contact",
+        "poll",
+        "dice",
+    ):
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+def _safe(error: BaseException | None) -> str:
+    """An error description without anything a user wrote."""
+    if isinstance(error, TelegramError):
+        return error.message[:200]
+    return type(error).__name__ if error else "unknown"

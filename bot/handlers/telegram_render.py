@@ -1,0 +1,112 @@
+"""Engine replies -> Telegram messages, within Telegram's limits.
+
+Plain text (no parse mode): content can never break markup. Long texts are split at paragraph,
+then line, then word boundaries. Content buttons go one per row (two when both are short), the
+yes/no pair shares a row, and navigation (Back, Menu, language) gets the last row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from bot import limits
+from bot.engine.payload import Action, decode
+from bot.engine.replies import Button, LocationRequest, PlaceHit, PlacesReply, Reply, TextReply
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+SHORT_LABEL = 14  # two buttons this short fit side by side on a phone
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Bot API call: a text message, or a venue pin when `venue` is set."""
+
+    text: str = ""
+    markup: Markup = None
+    venue: PlaceHit | None = None
+
+
+def render(reply: Reply, translate: Callable[[str], str]) -> list[Outgoing]:
+    _ = translate
+    if isinstance(reply, LocationRequest):
+        share = ReplyKeyboardMarkup(
+            [[KeyboardButton(_("📍 Share my location"), request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        return [
+            Outgoing(reply.text, share),
+            Outgoing(_("Or choose:"), keyboard((), reply.nav)),
+        ]
+    out: list[Outgoing] = []
+    if isinstance(reply, PlacesReply):
+        nearest = [p for p in reply.places if p.distance_km is not None][:1]
+        # The pin also clears a "Share my location" keyboard left on screen.
+        out += [Outgoing(venue=place, markup=ReplyKeyboardRemove()) for place in nearest]
+    assert isinstance(reply, TextReply | PlacesReply)
+    chunks = split(reply.text, limits.TELEGRAM_MESSAGE)
+    for chunk in chunks[:-1]:
+        out.append(Outgoing(chunk))
+    out.append(Outgoing(chunks[-1], keyboard(reply.buttons, reply.nav)))
+    return out
+
+
+def keyboard(buttons: Sequence[Button], nav: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    feedback: list[InlineKeyboardButton] = []
+    for button in buttons:
+        item = _inline(button)
+        payload = decode(button.payload)
+        if payload is not None and payload.action in (Action.HELPFUL, Action.NOT_HELPFUL):
+            feedback.append(item)
+        elif (
+            rows
+            and len(rows[-1]) == 1
+            and _short(rows[-1][0].text)
+            and _short(button.label)
+            and not feedback
+        ):
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    if feedback:
+        rows.append(feedback)
+    if nav:
+        rows.append([_inline(b) for b in nav])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _inline(button: Button) -> InlineKeyboardButton:
+    if len(button.payload.encode("utf-8")) > limits.TELEGRAM_CALLBACK_DATA:
+        raise ValueError(f"callback data over {limits.TELEGRAM_CALLBACK_DATA} bytes")
+    return InlineKeyboardButton(button.label, callback_data=button.payload)
+
+
+def _short(label: str) -> bool:
+    return len(label) <= SHORT_LABEL
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at the cleanest boundary available."""
+    text = text.strip() or "…"
+    pieces: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = (
+            max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or max(window.rfind(" "), 0)
+        )
+        if cut < limit // 2:  # no good boundary: cut hard rather than send tiny pieces
+            cut = limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    pieces.append(text)
+    return [p for p in pieces if p]

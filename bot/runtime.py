@@ -1,0 +1,68 @@
+"""What every channel shares at run time: the current engine and the usage store.
+
+The engine is replaced whole on reload: a message is answered entirely from the engine that was
+current when it arrived, never from half-loaded content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.content.loader import read_content
+from bot.content.problems import Report
+from bot.engine.engine import Engine
+from bot.i18n import Catalogs
+from bot.matching.matcher import Matcher
+from bot.stats.store import UsageStore
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self, engine: Engine, stats: UsageStore, content_dir: Path, locale_dir: Path
+    ) -> None:
+        self.engine = engine
+        self.stats = stats
+        self.content_dir = content_dir
+        self.locale_dir = locale_dir
+        self._reloading = asyncio.Lock()
+        self.on_reload_failure: list[Callable[[str], Awaitable[None]]] = []
+
+    async def reload(self, reason: str = "") -> list[str] | None:
+        """Load and validate the content again. On success swap the engine and return None; on
+        failure keep serving the last good content and return the `file:line` errors."""
+        async with self._reloading:
+            engine, problems = await asyncio.to_thread(
+                build_engine, self.content_dir, self.locale_dir
+            )
+            if engine is None:
+                log.error(
+                    "content reload (%s) failed; still serving the last good content:\n%s",
+                    reason,
+                    "\n".join(problems),
+                )
+                note = (
+                    "Orienta: content reload failed; still serving the last good version.\n"
+                    + "\n".join(problems[:15])
+                )
+                for notify in self.on_reload_failure:
+                    try:
+                        await notify(note)
+                    except Exception:  # a failed notification must not break reloading
+                        log.exception("could not notify admins of the failed reload")
+                return problems
+            self.engine = engine  # one assignment: the switch is atomic
+            log.info("content reloaded (%s)", reason)
+            return None
+
+
+def build_engine(content_dir: Path, locale_dir: Path) -> tuple[Engine | None, list[str]]:
+    report = Report()
+    content = read_content(content_dir, report)
+    if content is None or report.errors:
+        return None, [str(p) for p in report.errors]
+    return Engine(content, Catalogs(locale_dir), Matcher(content)), []

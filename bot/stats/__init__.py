@@ -1,0 +1,1 @@
+"""Usage statistics: the store and the reports built on it."""

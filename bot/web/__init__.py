@@ -1,0 +1,1 @@
+"""The HTTP side: one ASGI app for health, webhooks and the admin page."""
