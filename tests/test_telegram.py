@@ -398,3 +398,31 @@ def test_settings_never_show_secrets() -> None:
         and "shh" not in repr(settings)
     )
     assert json.dumps(str(settings)).count("secret") == 0
+
+
+async def test_every_button_press_is_answered(bot: Running) -> None:
+    menu = await bot.say("/menu", language="en")
+    step = await bot.press(menu, "Report abuse")
+    await bot.press(step, "Yes, I am in danger", method="sendMessage")
+    bot.api.queue(bot.api.press_update("forged|payload"))
+    answered = await bot.api.wait_for("answerCallbackQuery", 3)
+    assert len(answered) == 3
+    expired = await bot.api.wait_for(
+        "sendMessage", where=lambda c: c.params["text"].startswith("Ese botón ya no funciona")
+    )
+    assert expired
+
+
+async def test_a_429_with_the_rate_limiter_on(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api:
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(
+            serve(base_settings(tmp_path, api, telegram_rate_limit=30), stop, started)
+        )
+        await started.wait()
+        api.fail_next("sendMessage", times=1, code=429, retry_after=1)
+        api.queue(api.text_update("como pido asilo"))
+        calls = await api.wait_for("sendMessage", 2)
+        assert calls[1].params["text"].startswith("Pedir asilo (COMAR)")
+        stop.set()
+        assert await task == 0
