@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 PO := $(wildcard locale/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: run test lint i18n check bench clean
 
 run: $(STAMP) $(MO)
 	$(BIN)/orienta chat
 
-test: $(STAMP) $(MO)
+test: $(STAMP) $(MO) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -23,6 +25,7 @@ check: $(STAMP) $(MO)
 
 bench: $(STAMP) $(MO)
 	$(BIN)/python benchmarks/bench_matcher.py
+	$(BIN)/python benchmarks/bench_stats.py
 
 # Extract UI strings from the code, merge them into every language, compile.
 i18n: $(STAMP)
@@ -40,6 +43,17 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po | $(STAMP)
 	$(BIN)/pybabel compile -d locale -l $* -i $< -o $@
+
+# The admin-page test drives Debian's Chromium with Playwright. Installed here when missing and we
+# are root (CI is); otherwise the test says how to install it and is skipped (failed under CI).
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "could not install chromium"; \
+	else \
+		echo "chromium is missing: sudo apt-get install chromium (for the admin-page browser test)"; \
+	fi
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

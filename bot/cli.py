@@ -8,7 +8,8 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
@@ -21,6 +22,7 @@ from bot.engine.events import Text
 from bot.engine.replies import Response
 from bot.i18n import Catalogs
 from bot.matching.matcher import Intent
+from bot.stats.report import GROUPINGS, group, percent, summarize
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="log more")
     run.set_defaults(func=_run)
 
+    stats = sub.add_parser("stats", help="anonymous usage counts")
+    stats.add_argument("--since", type=_day, help="first day, YYYY-MM-DD (default: all)")
+    stats.add_argument("--until", type=_day, help="last day, YYYY-MM-DD (default: today)")
+    stats.add_argument(
+        "--by", choices=GROUPINGS, default="topic", help="group totals by (default topic)"
+    )
+    stats.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    stats.add_argument("--db", type=Path, help="usage database (env ORIENTA_DB)")
+    stats.set_defaults(func=_stats)
+
     content = sub.add_parser("content", help="work with the content files")
     content_sub = content.add_subparsers(metavar="ACTION")
     check = content_sub.add_parser("check", help="validate content and run the example questions")
@@ -125,6 +137,70 @@ def _run(args: argparse.Namespace) -> int:
     }
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     return asyncio.run(serve(settings))
+
+
+# ---------------------------------------------------------------------- stats
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-28") from None
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from bot.stats.store import read_rows
+
+    path = args.db or Settings.from_env().db_path
+    until = args.until or datetime.now(UTC).date()
+    rows = asyncio.run(read_rows(path, args.since, until))
+    since = args.since or (date.fromisoformat(rows[0].day) if rows else until)
+    grouped = group(rows, args.by)
+    summary = summarize(rows, since, until)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "since": since.isoformat(),
+                    "until": until.isoformat(),
+                    "rows": [asdict(row) for row in rows],
+                    "totals": {
+                        "count": sum(row.count for row in rows),
+                        "messages": summary.messages,
+                        "answered": summary.answered,
+                        "unanswered": summary.unanswered,
+                        "feedback_yes": summary.helpful_yes,
+                        "feedback_no": summary.helpful_no,
+                        "by": args.by,
+                        "groups": dict(grouped),
+                    },
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    elif args.format == "csv":
+        from bot.web.admin import rows_csv
+
+        sys.stdout.write(rows_csv(rows))
+    else:
+        if not path.exists():
+            print(f"no usage database at {path} yet", file=sys.stderr)
+        print(f"Orienta usage {since.isoformat()} – {until.isoformat()}  ({path})")
+        print(
+            f"messages {summary.messages} · answered {summary.answered} · "
+            f"unanswered {summary.unanswered} ({percent(summary.unanswered_share)}) · "
+            f"helpful {summary.helpful_yes}/{summary.helpful_yes + summary.helpful_no} ({percent(summary.helpful_share)})\n"
+        )
+        width = max([len(args.by), *(len(k) for k, _ in grouped)])
+        print(f"{args.by:<{width}}  {'count':>8}")
+        print(f"{'-' * width}  {'-' * 8}")
+        for key, count in grouped:
+            print(f"{key:<{width}}  {count:>8}")
+        if not grouped:
+            print("(no data)")
+    return 0
 
 
 # ---------------------------------------------------------------------- chat

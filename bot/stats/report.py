@@ -71,15 +71,15 @@ def summarize(rows: Iterable[Row], since: date, until: date, top: int = 10) -> S
 
 
 def group(rows: Iterable[Row], by: str) -> list[tuple[str, int]]:
-    """Total counts per value of one key (topic, day, language, channel or event)."""
+    """Total counts per value of one key. By topic it counts answers given (the `answered`
+    event); by any other key it counts every event."""
     if by not in GROUPINGS:
         raise ValueError(f"cannot group by {by!r}; one of {', '.join(GROUPINGS)}")
     totals: Counter[str] = Counter()
     for row in rows:
-        value = row.language if by == "language" else getattr(row, by)
-        if by == "topic" and not value:
+        if by == "topic" and (row.event != "answered" or not row.topic):
             continue
-        totals[value] += row.count
+        totals[getattr(row, by)] += row.count
     if by == "day":
         return sorted(totals.items())
     return sorted(totals.items(), key=lambda item: (-item[1], item[0]))

@@ -1,0 +1,277 @@
+"""The admin page: anonymous usage counts, server-rendered, no JavaScript, no CDN.
+
+Access needs ORIENTA_ADMIN_TOKEN: typed into the login form (which sets an HttpOnly, SameSite=Strict
+cookie holding a value derived from the token, never the token itself) or sent as
+`Authorization: Bearer <token>`. Both are compared in constant time. Anything else gets 401.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import html
+import io
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs, urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.stats.report import Summary, percent, summarize
+from bot.stats.store import Row
+from bot.web.app import read_body
+
+COOKIE = "orienta_admin"
+DEFAULT_DAYS = 30
+MAX_DAYS = 3660
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def session_value(token: str) -> str:
+    """What the cookie holds: changes when the token is rotated, and does not reveal it."""
+    return hmac.new(token.encode(), b"orienta-admin-session-v1", hashlib.sha256).hexdigest()
+
+
+def authenticated(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return hmac.compare_digest(header[7:].strip().encode(), token.encode())
+    cookie = request.cookies.get(COOKIE, "")
+    return hmac.compare_digest(cookie.encode(), session_value(token).encode())
+
+
+def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
+    token = settings.admin_token or ""
+
+    async def dashboard(request: Request) -> Response:
+        if not authenticated(request, token):
+            return _page(_login_form(), status=401)
+        since, until, error = _range(request)
+        rows = await runtime.stats.rows(since, until)
+        return _page(_dashboard(summarize(rows, since, until, top=50), rows, error))
+
+    async def login(request: Request) -> Response:
+        body = await read_body(request, 4096)
+        given = parse_qs((body or b"").decode("utf-8", "replace")).get("token", [""])[0]
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return _page(_login_form("That token is not right."), status=401)
+        response = RedirectResponse("/admin", status_code=303)
+        secure = (
+            request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+        )
+        response.set_cookie(
+            COOKIE,
+            session_value(token),
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            path="/admin",
+            max_age=12 * 3600,
+        )
+        return response
+
+    async def logout(request: Request) -> Response:
+        response = RedirectResponse("/admin", status_code=303)
+        response.delete_cookie(COOKIE, path="/admin")
+        return response
+
+    async def export(request: Request) -> Response:
+        if not authenticated(request, token):
+            return Response("unauthorized", status_code=401, headers=SECURITY_HEADERS)
+        since, until, _error = _range(request)
+        rows = await runtime.stats.rows(since, until)
+        filename = f"orienta-usage-{since.isoformat()}-{until.isoformat()}.csv"
+        headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(rows_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+
+    return [
+        Route("/admin", dashboard, methods=["GET"]),
+        Route("/admin/login", login, methods=["POST"]),
+        Route("/admin/logout", logout, methods=["POST"]),
+        Route("/admin/export.csv", export, methods=["GET"]),
+    ]
+
+
+def rows_csv(rows: list[Row]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["day", "channel", "language", "event", "topic", "count"])
+    for row in rows:
+        writer.writerow([row.day, row.channel, row.language, row.event, row.topic, row.count])
+    return out.getvalue()
+
+
+def _range(request: Request) -> tuple[date, date, str]:
+    today = datetime.now(UTC).date()
+    error = ""
+    try:
+        until = date.fromisoformat(request.query_params.get("until") or today.isoformat())
+        since = date.fromisoformat(
+            request.query_params.get("since")
+            or (until - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        )
+    except ValueError:
+        until, since, error = (
+            today,
+            today - timedelta(days=DEFAULT_DAYS - 1),
+            "Dates must look like 2026-11-28; showing the last 30 days.",
+        )
+    if since > until:
+        since, until = until, since
+    if (until - since).days > MAX_DAYS:
+        since, error = until - timedelta(days=MAX_DAYS), "At most ten years at a time."
+    return since, until, error
+
+
+# ---------------------------------------------------------------------- HTML
+
+
+def _page(body: str, status: int = 200) -> HTMLResponse:
+    document = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Orienta · usage</title><style>{STYLE}</style></head>
+<body>{body}</body></html>"""
+    return HTMLResponse(document, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _login_form(error: str = "") -> str:
+    message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    return f"""<main class="login"><h1>Orienta · usage</h1>{message}
+<form method="post" action="/admin/login">
+<label for="token">Admin token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Log in</button></form></main>"""
+
+
+def _dashboard(s: Summary, rows: list[Row], error: str) -> str:
+    e = html.escape
+    query = urlencode({"since": s.since.isoformat(), "until": s.until.isoformat()})
+    topic_rows = _topic_rows(rows)
+    warning = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
+    cards = "".join(
+        f'<div class="card"><span class="label">{label}</span><span class="value" id="{ident}">{value}</span></div>'
+        for label, ident, value in (
+            ("Messages", "messages", s.messages),
+            ("Answered", "answered", s.answered),
+            ("Unanswered", "unanswered", f"{s.unanswered} ({percent(s.unanswered_share)})"),
+            (
+                "Helpful",
+                "helpful",
+                f"{s.helpful_yes} / {s.helpful_yes + s.helpful_no} ({percent(s.helpful_share)})",
+            ),
+        )
+    )
+    return f"""<header><h1>Orienta · usage</h1>
+<form method="post" action="/admin/logout"><button type="submit" class="link">Log out</button></form></header>
+<main>{warning}
+<form class="range" method="get" action="/admin">
+<label>From <input type="date" name="since" value="{s.since.isoformat()}"></label>
+<label>to <input type="date" name="until" value="{s.until.isoformat()}"></label>
+<button type="submit">Show</button>
+<a href="/admin/export.csv?{e(query)}" download>Download CSV</a></form>
+<section class="cards">{cards}</section>
+<section><h2>Messages per day</h2>{_chart(s.daily_messages)}</section>
+<section><h2>Topics answered</h2>{_table(("Topic", "Answered", "Helpful", "Not helpful"), topic_rows, "topics")}</section>
+<div class="split">
+<section><h2>Languages</h2>{_table(("Language", "Messages"), [(k, v) for k, v in s.languages], "languages")}</section>
+<section><h2>Channels</h2>{_table(("Channel", "Messages"), [(k, v) for k, v in s.channels], "channels")}</section>
+<section><h2>Events</h2>{_table(("Event", "Count"), [(k, v) for k, v in s.events], "events")}</section>
+</div>
+<p class="note">Counts only. Orienta stores no user id, phone number, name, message text or location.</p>
+</main>"""
+
+
+def _topic_rows(rows: list[Row]) -> list[tuple[object, ...]]:
+    table: dict[str, list[int]] = {}
+    for row in rows:
+        if not row.topic or row.event not in ("answered", "feedback_yes", "feedback_no"):
+            continue
+        counts = table.setdefault(row.topic, [0, 0, 0])
+        counts[("answered", "feedback_yes", "feedback_no").index(row.event)] += row.count
+    return [
+        (topic, *counts)
+        for topic, counts in sorted(table.items(), key=lambda item: (-item[1][0], item[0]))
+    ]
+
+
+def _table(headings: tuple[str, ...], rows: list[tuple[object, ...]], ident: str) -> str:
+    e = html.escape
+    head = "".join(
+        f"<th scope=col>{e(h)}</th>" if i == 0 else f'<th scope=col class="num">{e(h)}</th>'
+        for i, h in enumerate(headings)
+    )
+    if not rows:
+        return f'<p class="empty" id="{ident}">No data in this period.</p>'
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{e(str(cell))}</td>" if i == 0 else f'<td class="num">{e(str(cell))}</td>'
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table id="{ident}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _chart(daily: tuple[tuple[str, int], ...], width: int = 720, height: int = 180) -> str:
+    """An inline SVG bar chart: one bar per day, a title on each bar for exact values."""
+    if not daily:
+        return '<p class="empty">No data in this period.</p>'
+    peak = max((count for _, count in daily), default=0) or 1
+    pad_left, pad_bottom = 36, 22
+    inner_w, inner_h = width - pad_left - 4, height - pad_bottom - 8
+    step = inner_w / len(daily)
+    bar = max(step * 0.8, 1.0)
+    bars = []
+    for index, (day, count) in enumerate(daily):
+        h = inner_h * count / peak
+        x = pad_left + index * step + (step - bar) / 2
+        y = 8 + inner_h - h
+        bars.append(
+            f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" data-day="{day}" data-count="{count}"><title>{day}: {count}</title></rect>'
+        )
+    labels = (
+        f'<text x="{pad_left}" y="{height - 6}" class="axis">{html.escape(daily[0][0])}</text>'
+        f'<text x="{width - 4}" y="{height - 6}" class="axis" text-anchor="end">{html.escape(daily[-1][0])}</text>'
+        f'<text x="{pad_left - 6}" y="14" class="axis" text-anchor="end">{peak}</text>'
+        f'<text x="{pad_left - 6}" y="{8 + inner_h}" class="axis" text-anchor="end">0</text>'
+    )
+    return (
+        f'<svg id="daily-chart" role="img" aria-label="Messages per day" viewBox="0 0 {width} {height}" width="100%">'
+        f'<line x1="{pad_left}" y1="{8 + inner_h}" x2="{width - 4}" y2="{8 + inner_h}" class="base"/>'
+        + "".join(bars)
+        + labels
+        + "</svg>"
+    )
+
+
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}
+header{display:flex;justify-content:space-between;align-items:center;padding:12px 24px;background:#14532d;color:#fff}
+header h1{font-size:18px;margin:0}
+main{max-width:980px;margin:0 auto;padding:16px 24px}
+h2{font-size:16px;margin:24px 0 8px}
+.range{display:flex;gap:12px;align-items:center;flex-wrap:wrap}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px;margin-top:16px}
+.card{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px #0002}
+.card .label{display:block;color:#5b6472;font-size:13px}.card .value{font-size:22px;font-weight:600}
+table{border-collapse:collapse;width:100%;background:#fff;border-radius:8px;overflow:hidden;box-shadow:0 1px 2px #0002}
+th,td{padding:6px 10px;border-bottom:1px solid #e5e7eb;text-align:left}.num{text-align:right;font-variant-numeric:tabular-nums}
+.split{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:16px}
+svg{display:block;height:auto;background:#fff;border-radius:8px;box-shadow:0 1px 2px #0002}.bar{fill:#15803d}.base{stroke:#9ca3af}.axis{font-size:11px;fill:#5b6472}
+button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #14532d;background:#15803d;color:#fff;cursor:pointer}
+button.link{background:none;border-color:#fff}
+.error{color:#b91c1c;font-weight:600}.note,.empty{color:#5b6472}
+.login{max-width:360px;margin:10vh auto;background:#fff;padding:24px;border-radius:8px;box-shadow:0 1px 3px #0003}
+.login input{display:block;width:100%;box-sizing:border-box;margin:8px 0 16px;padding:8px;font:inherit}
+"""

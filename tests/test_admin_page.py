@@ -1,0 +1,175 @@
+"""The admin page, served by `orienta run`: access control over HTTP, and the page itself in a real
+headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.app import serve
+from bot.config import Settings
+from bot.web.admin import COOKIE, session_value
+from tests.fakes.started import Started
+from tests.test_stats import seed_async
+
+TOKEN = "s3cret-admin-token"
+CHROMIUM = os.environ.get("ORIENTA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Admin:
+    url: str
+    db: Path
+
+
+@pytest.fixture()
+async def admin(tmp_path: Path) -> AsyncIterator[Admin]:
+    db = tmp_path / "usage.db"
+    await seed_async(db)
+    settings = Settings(db_path=db, admin_token=TOKEN, port=0, content_poll_seconds=0)
+    stop, started = asyncio.Event(), Started()
+    task = asyncio.create_task(serve(settings, stop, started))
+    await started.wait()
+    yield Admin(f"http://127.0.0.1:{started.port}", db)
+    stop.set()
+    assert await task == 0
+
+
+async def test_everything_but_health_needs_the_token(admin: Admin) -> None:
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        assert (await client.get("/healthz")).status_code == 200
+        page = await client.get("/admin")
+        assert (
+            page.status_code == 401
+            and 'name="token"' in page.text
+            and "complaint.bribe" not in page.text
+        )
+        assert (await client.get("/admin/export.csv")).status_code == 401
+        assert (
+            await client.get("/admin", headers={"Authorization": "Bearer wrong"})
+        ).status_code == 401
+    for cookie in ("forged", TOKEN):  # the raw token is not a session either
+        async with httpx.AsyncClient(base_url=admin.url, cookies={COOKIE: cookie}) as client:
+            assert (await client.get("/admin")).status_code == 401
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        wrong = await client.post("/admin/login", data={"token": "nope"})
+        assert wrong.status_code == 401 and "That token is not right." in wrong.text
+        bearer = await client.get(
+            "/admin?since=2026-11-01&until=2026-11-30", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert bearer.status_code == 200 and "complaint.bribe" in bearer.text
+        assert "default-src 'none'" in bearer.headers["content-security-policy"]
+        assert "<script" not in bearer.text and "http://" not in bearer.text.replace(
+            admin.url, ""
+        )  # works offline
+        csv_text = (
+            await client.get(
+                "/admin/export.csv?since=2026-11-01&until=2026-11-30",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
+        ).text
+        assert csv_text.splitlines()[0] == "day,channel,language,event,topic,count"
+        assert "2026-11-20,telegram,es,answered,complaint.bribe,3" in csv_text
+
+
+async def test_login_sets_an_httponly_samesite_cookie_that_is_not_the_token(admin: Admin) -> None:
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        response = await client.post("/admin/login", data={"token": TOKEN})
+        assert response.status_code == 303
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+        assert TOKEN not in cookie and session_value(TOKEN) in cookie
+        assert (await client.get("/admin")).status_code == 200
+        await client.post("/admin/logout")
+        assert (await client.get("/admin")).status_code == 401
+
+
+def _chromium_or_skip() -> None:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium")
+        pytest.skip(f"Chromium not found at {CHROMIUM} (make test installs it when run as root)")
+
+
+async def test_the_admin_page_in_a_real_browser(admin: Admin, tmp_path: Path) -> None:
+    _chromium_or_skip()
+    from playwright.async_api import async_playwright
+
+    with sqlite3.connect(admin.db) as db:
+        expected = dict(
+            db.execute(
+                "SELECT topic, SUM(count) FROM usage WHERE event = 'answered' AND day >= '2026-10-30' GROUP BY topic"
+            ).fetchall()
+        )
+        messages = db.execute(
+            "SELECT SUM(count) FROM usage WHERE event = 'message' AND day >= '2026-10-30'"
+        ).fetchone()[0]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            context = await browser.new_context(accept_downloads=True)
+            page = await context.new_page()
+            response = await page.goto(f"{admin.url}/admin")
+            assert response is not None and response.status == 401
+            await page.fill("#token", TOKEN)
+            await page.click("button[type=submit]")
+            await page.locator("#daily-chart").wait_for(
+                state="visible"
+            )  # the default range: last 30 days
+            # A fixed range, so the test does not depend on today's date.
+            await page.goto(f"{admin.url}/admin?since=2026-10-30&until=2026-11-28")
+            chart = page.locator("#daily-chart")
+            await chart.wait_for(state="visible")
+            assert (await chart.bounding_box() or {}).get("height", 0) > 100
+            assert await page.locator("#daily-chart rect.bar").count() == 30
+            assert (
+                await page.locator('#daily-chart rect.bar[data-day="2026-11-20"]').get_attribute(
+                    "data-count"
+                )
+                == "4"
+            )
+            assert await page.locator("#messages").inner_text() == str(messages)
+            cells = await page.locator("#topics tbody tr").evaluate_all(
+                "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+            )
+            assert {row[0]: int(row[1]) for row in cells} == expected
+            assert ["rights.asylum", "2", "1", "0"] in cells
+            cookies = await context.cookies()
+            (session,) = [c for c in cookies if c["name"] == COOKIE]
+            assert session["httpOnly"] and session["sameSite"] == "Strict"
+            await page.screenshot(path=str(tmp_path / "admin.png"), full_page=True)
+            if os.environ.get("ORIENTA_SCREENSHOT"):
+                await page.screenshot(path=os.environ["ORIENTA_SCREENSHOT"], full_page=True)
+            # The date-range filter.
+            await page.fill("input[name=since]", "2026-10-01")
+            await page.fill("input[name=until]", "2026-11-30")
+            await page.click("form.range button[type=submit]")
+            await page.wait_for_url("**/admin?since=2026-10-01&until=2026-11-30")
+            assert await page.locator("#messages").inner_text() == "15"
+            assert await page.locator("#daily-chart rect.bar").count() == 61
+            # CSV download.
+            async with page.expect_download() as info:
+                await page.click("text=Download CSV")
+            download = await info.value
+            text = Path(await download.path()).read_text()
+            assert "2026-10-01,telegram,es,message,,9" in text
+        finally:
+            await browser.close()
