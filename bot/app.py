@@ -59,6 +59,12 @@ async def serve(
     if not (settings.telegram_enabled or settings.whatsapp_enabled or settings.admin_token):
         print(NOTHING_CONFIGURED, file=sys.stderr)
         return 2
+    if settings.whatsapp_missing:
+        print(
+            f"orienta run: WHATSAPP_TOKEN is set, but not {', '.join(settings.whatsapp_missing)}",
+            file=sys.stderr,
+        )
+        return 2
     engine, problems = await asyncio.to_thread(
         build_engine, settings.content_dir, settings.locale_dir
     )

@@ -102,6 +102,18 @@ class Settings:
         return self.whatsapp_token is not None
 
     @property
+    def whatsapp_missing(self) -> list[str]:
+        """The WhatsApp settings still missing once WHATSAPP_TOKEN is set."""
+        if not self.whatsapp_enabled:
+            return []
+        required = {
+            "WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
+            "WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        return [name for name, value in required.items() if not value]
+
+    @property
     def web_enabled(self) -> bool:
         """The HTTP server runs for the admin page, the WhatsApp webhook or a Telegram webhook."""
         return bool(

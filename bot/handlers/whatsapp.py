@@ -1,0 +1,250 @@
+"""The WhatsApp channel: Cloud API webhook in, Graph API messages out; a thin adapter over the engine.
+
+Deliveries are verified (X-Hub-Signature-256, HMAC-SHA256 of the raw body with the app secret)
+before anything is parsed, answered 200 at once and processed in the background. WhatsApp
+delivers at least once, so message ids are remembered for a day (in memory, bounded) and each
+message is answered and counted once. Logs never carry phone numbers or message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.config import ConfigError, Settings
+from bot.engine.events import Event, Location, Press, Text, Unsupported
+from bot.engine.replies import Response as EngineResponse
+from bot.engine.replies import Usage, UsageKind
+from bot.handlers.whatsapp_render import render
+from bot.limits import MATCH_INPUT_MAX
+from bot.memory import ExpiringMap, FloodGuard
+from bot.runtime import Runtime
+from bot.web.app import MAX_BODY, read_body
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+PATH = "/whatsapp/webhook"
+OUTSIDE_WINDOW = 131047  # more than 24 hours since the user last wrote: only templates may be sent
+SEND_ATTEMPTS = 5
+UNSUPPORTED = {
+    "image",
+    "audio",
+    "video",
+    "sticker",
+    "document",
+    "contacts",
+    "voice",
+    "reaction",
+    "order",
+    "system",
+    "unknown",
+    "unsupported",
+    "button",
+}
+
+
+class WhatsAppChannel:
+    def __init__(self, runtime: Runtime, settings: Settings) -> None:
+        if settings.whatsapp_missing:
+            raise ConfigError(f"WhatsApp also needs {', '.join(settings.whatsapp_missing)}")
+        self.runtime = runtime
+        self.settings = settings
+        self.app_secret = (settings.whatsapp_app_secret or "").encode()
+        self.verify_token = settings.whatsapp_verify_token or ""
+        self.seen: ExpiringMap[str, bool] = ExpiringMap(24 * 3600.0, 200_000)
+        self.languages: ExpiringMap[str, str] = ExpiringMap(6 * 3600.0, 200_000)
+        self.flood = FloodGuard(limit=20, window=60.0, pause=60.0)
+        self.client: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: ExpiringMap[str, asyncio.Lock] = ExpiringMap(600.0, 100_000)
+
+    async def start(self) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=self.settings.whatsapp_api_base_url,
+            headers={"Authorization": f"Bearer {self.settings.whatsapp_token}"},
+            timeout=httpx.Timeout(10.0, connect=5.0),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+
+    async def stop(self) -> None:
+        if self._tasks:  # finish answering what was already acknowledged
+            await asyncio.wait(self._tasks, timeout=10)
+        if self.client is not None:
+            await self.client.aclose()
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(PATH, self.verify, methods=["GET"]),
+            Route(PATH, self.receive, methods=["POST"]),
+        ]
+
+    # ------------------------------------------------------------------ webhook
+
+    async def verify(self, request: Request) -> Response:
+        params = request.query_params
+        token = params.get("hub.verify_token", "")
+        if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
+            token.encode(), self.verify_token.encode()
+        ):
+            return PlainTextResponse(params.get("hub.challenge", ""))
+        return PlainTextResponse("forbidden", status_code=403)
+
+    async def receive(self, request: Request) -> Response:
+        signature = request.headers.get("x-hub-signature-256")
+        if not signature:
+            return PlainTextResponse("missing signature", status_code=401)
+        body = await read_body(request, MAX_BODY)
+        if body is None:
+            return PlainTextResponse("body too large", status_code=413)
+        expected = "sha256=" + hmac.new(self.app_secret, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
+            return PlainTextResponse("bad signature", status_code=403)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return PlainTextResponse("malformed JSON", status_code=400)
+        if not isinstance(data, dict):
+            return PlainTextResponse("malformed payload", status_code=400)
+        for message in _messages(data):
+            message_id = str(message.get("id") or "")
+            if message_id and not self.seen.add(message_id):
+                continue  # a repeated delivery: already answered
+            task = asyncio.create_task(self._process(message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return PlainTextResponse("ok")
+
+    # ------------------------------------------------------------------ messages
+
+    async def _process(self, message: dict[str, Any]) -> None:
+        sender = str(message.get("from") or "")
+        if not sender:
+            return
+        try:
+            lock = self._locks.get(sender) or asyncio.Lock()
+            self._locks.set(sender, lock)
+            async with lock:  # one conversation's replies go out in order
+                event = self._event(message, sender)
+                if event is None:
+                    return
+                verdict = self.flood.check(sender)
+                if verdict != "ok":
+                    await self._rate_limited(sender, verdict == "warn")
+                    return
+                response = self.runtime.engine.handle(event)
+                self.languages.set(sender, response.lang)
+                self.runtime.stats.record(CHANNEL, response.usage)
+                await self._deliver(sender, response)
+        except Exception as exc:  # one bad message must not stop the channel
+            log.error("whatsapp: could not answer a message: %s", type(exc).__name__)
+
+    def _event(self, message: dict[str, Any], sender: str) -> Event | None:
+        hint = self.languages.get(sender)
+        kind = message.get("type")
+        if kind == "text":
+            body = str((message.get("text") or {}).get("body") or "")
+            return Text(body[: MATCH_INPUT_MAX * 2], hint)
+        if kind == "interactive":
+            interactive = message.get("interactive") or {}
+            reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+            payload = reply.get("id")
+            return Press(str(payload)) if payload else Unsupported("interactive", hint)
+        if kind == "location":
+            where = message.get("location") or {}
+            try:
+                return Location(float(where["latitude"]), float(where["longitude"]), hint)
+            except (KeyError, TypeError, ValueError):
+                return Unsupported("location", hint)
+        if kind in UNSUPPORTED or kind:
+            return Unsupported(str(kind), hint)
+        return None
+
+    async def _rate_limited(self, sender: str, warn: bool) -> None:
+        lang = self.runtime.engine.language_of(self.languages.get(sender))
+        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.RATE_LIMITED, lang)])
+        if warn:
+            _ = self.runtime.engine.catalogs.get(lang).gettext
+            note = _("You are sending many messages. Please wait a minute, then write again.")
+            await self._send(sender, {"type": "text", "text": {"preview_url": False, "body": note}})
+
+    async def _deliver(self, to: str, response: EngineResponse) -> None:
+        translate = self.runtime.engine.catalogs.get(response.lang).gettext
+        for reply in response.replies:
+            for body in render(reply, translate):
+                if not await self._send(to, body):
+                    return  # undeliverable: the rest would fail the same way
+
+    async def _send(self, to: str, body: dict[str, Any]) -> bool:
+        """POST one message, retrying 429 and 5xx with backoff. False when it cannot be sent."""
+        assert self.client is not None
+        path = f"/{self.settings.whatsapp_phone_number_id}/messages"
+        payload = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            **body,
+        }
+        delay = 0.5
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                response = await self.client.post(path, json=payload)
+            except httpx.HTTPError as exc:
+                log.warning(
+                    "whatsapp: send failed (%s), attempt %d", type(exc).__name__, attempt + 1
+                )
+            else:
+                if response.status_code < 300:
+                    return True
+                code = _error_code(response)
+                if code == OUTSIDE_WINDOW:
+                    log.info("whatsapp: message dropped, the 24-hour window is closed (131047)")
+                    return False
+                if response.status_code != 429 and response.status_code < 500:
+                    log.error(
+                        "whatsapp: message rejected: HTTP %d, error %s", response.status_code, code
+                    )
+                    return False
+                retry_after = response.headers.get("retry-after", "")
+                if retry_after.isdigit():
+                    delay = max(delay, float(retry_after))
+                log.warning("whatsapp: HTTP %d, retrying in %.1f s", response.status_code, delay)
+            if attempt < SEND_ATTEMPTS - 1:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+        log.error("whatsapp: giving up on a message after %d attempts", SEND_ATTEMPTS)
+        return False
+
+
+def _messages(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The user messages of a delivery; statuses (sent, delivered, read) are ignored."""
+    out: list[dict[str, Any]] = []
+    entries = data.get("entry")
+    if not isinstance(entries, list):
+        return out
+    for entry in entries:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else []:
+            value = change.get("value") if isinstance(change, dict) else None
+            messages = value.get("messages") if isinstance(value, dict) else None
+            out.extend(
+                m for m in (messages if isinstance(messages, list) else []) if isinstance(m, dict)
+            )
+    return out
+
+
+def _error_code(response: httpx.Response) -> int | None:
+    try:
+        code = (response.json().get("error") or {}).get("code")
+        return int(code) if code is not None else None
+    except (ValueError, AttributeError, TypeError):
+        return None

@@ -1,0 +1,102 @@
+"""A fake WhatsApp Graph API on loopback: captures every message the bot sends, checks nothing
+itself (tests check the limits), and can answer the next sends with errors (429, 5xx, 131047)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+VERSION = "v21.0"
+
+
+class FakeGraphAPI:
+    def __init__(self, token: str = "EAAG-test-token") -> None:
+        self.token = token
+        self.sent: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._failures: list[tuple[int, dict[str, Any]]] = []
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> FakeGraphAPI:
+        app = Starlette(
+            routes=[Route(f"/{VERSION}/{{phone_id}}/messages", self._messages, methods=["POST"])]
+        )
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        )
+        self._server.capture_signals = lambda: __import__("contextlib").nullcontext()  # type: ignore[method-assign]
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.005)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None and self._task is not None
+        self._server.should_exit = True
+        await self._task
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{VERSION}"
+
+    def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
+        error = {
+            "error": {
+                "message": "fake error",
+                "type": "OAuthException",
+                "code": code or status,
+                "fbtrace_id": "x",
+            }
+        }
+        self._failures.extend([(status, error)] * times)
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        async def wait() -> list[dict[str, Any]]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.sent) >= count)
+            return self.sent
+
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"expected {count} messages, got {len(self.sent)}: {[m.get('type') for m in self.sent]}"
+            ) from None
+
+    async def _messages(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.headers.append(dict(request.headers))
+        async with self._changed:
+            if request.headers.get("authorization") != f"Bearer {self.token}":
+                return JSONResponse(
+                    {"error": {"code": 190, "message": "bad token"}}, status_code=401
+                )
+            if self._failures:
+                status, error = self._failures.pop(0)
+                self.rejected.append(body)
+                self._changed.notify_all()
+                return JSONResponse(error, status_code=status)
+            self.sent.append(body)
+            self._changed.notify_all()
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                "messages": [{"id": f"wamid.out{next(self._ids)}"}],
+            }
+        )

@@ -1,0 +1,368 @@
+"""WhatsApp end to end over real HTTP on loopback: `orienta run`'s web server on port 0 receives
+signed webhook posts; a fake Graph API captures what the bot sends, and every message is checked
+against WhatsApp's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot import limits
+from bot.app import serve
+from bot.config import Settings
+from tests.fakes.graph_api import FakeGraphAPI
+from tests.fakes.started import Started
+
+SECRET = "app-secret-for-tests"
+VERIFY = "verify-me"
+PHONE_ID = "1098765"
+USER = "5215512345678"
+_ids = itertools.count(1)
+
+
+def check_limits(message: dict[str, Any]) -> None:
+    """Every rule WhatsApp enforces on what we send."""
+    assert message["messaging_product"] == "whatsapp" and message["to"]
+    kind = message["type"]
+    if kind == "text":
+        assert 0 < len(message["text"]["body"]) <= limits.WHATSAPP_TEXT
+    elif kind == "location":
+        assert {"latitude", "longitude", "name", "address"} <= set(message["location"])
+    else:
+        assert kind == "interactive"
+        interactive = message["interactive"]
+        assert 0 < len(interactive["body"]["text"]) <= limits.WHATSAPP_INTERACTIVE_BODY
+        if interactive["type"] == "button":
+            buttons = interactive["action"]["buttons"]
+            assert 1 <= len(buttons) <= limits.WHATSAPP_REPLY_BUTTONS
+            for button in buttons:
+                assert 0 < len(button["reply"]["title"]) <= limits.WHATSAPP_BUTTON_TITLE
+                assert len(button["reply"]["id"]) <= 256
+        elif interactive["type"] == "list":
+            assert 0 < len(interactive["action"]["button"]) <= limits.WHATSAPP_BUTTON_TITLE
+            rows = [row for section in interactive["action"]["sections"] for row in section["rows"]]
+            assert 1 <= len(rows) <= limits.WHATSAPP_LIST_ROWS
+            for row in rows:
+                assert 0 < len(row["title"]) <= limits.WHATSAPP_LIST_ROW_TITLE
+                assert len(row.get("description", "")) <= limits.WHATSAPP_LIST_ROW_DESCRIPTION
+                assert len(row["id"]) <= 200
+        else:
+            assert interactive["type"] == "location_request_message"
+            assert interactive["action"] == {"name": "send_location"}
+
+
+def options(message: dict[str, Any]) -> dict[str, str]:
+    """Title -> id of the buttons or list rows of an interactive message."""
+    interactive = message.get("interactive", {})
+    if interactive.get("type") == "button":
+        return {b["reply"]["title"]: b["reply"]["id"] for b in interactive["action"]["buttons"]}
+    if interactive.get("type") == "list":
+        return {r["title"]: r["id"] for s in interactive["action"]["sections"] for r in s["rows"]}
+    return {}
+
+
+def text_of(message: dict[str, Any]) -> str:
+    if message["type"] == "text":
+        return str(message["text"]["body"])
+    if message["type"] == "interactive":
+        return str(message["interactive"]["body"]["text"])
+    return ""
+
+
+@dataclass
+class WhatsApp:
+    graph: FakeGraphAPI
+    web: httpx.AsyncClient
+    settings: Settings
+    started: Started
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+
+    def envelope(
+        self, *messages: dict[str, Any], statuses: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        value: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_ID},
+        }
+        if messages:
+            value["contacts"] = [
+                {"profile": {"name": "Test User"}, "wa_id": m["from"]} for m in messages
+            ]
+            value["messages"] = list(messages)
+        if statuses:
+            value["statuses"] = statuses
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"value": value, "field": "messages"}]}],
+        }
+
+    def message(
+        self, kind: str, sender: str = USER, message_id: str | None = None, **body: Any
+    ) -> dict[str, Any]:
+        return {
+            "from": sender,
+            "id": message_id or f"wamid.in{next(_ids)}",
+            "timestamp": str(int(time.time())),
+            "type": kind,
+            **body,
+        }
+
+    async def post(
+        self, payload: dict[str, Any] | bytes, secret: str = SECRET, signature: str | None = None
+    ) -> httpx.Response:
+        raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json"}
+        if signature is None:
+            signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        if signature:
+            headers["X-Hub-Signature-256"] = signature
+        return await self.web.post("/whatsapp/webhook", content=raw, headers=headers)
+
+    async def send(self, message: dict[str, Any], expect: int = 1) -> list[dict[str, Any]]:
+        """Deliver one user message; return the `expect` messages the bot sends in answer."""
+        before = len(self.graph.sent)
+        response = await self.post(self.envelope(message))
+        assert response.status_code == 200
+        sent = (await self.graph.wait_for(before + expect))[before:]
+        for item in sent:
+            check_limits(item)
+        return sent
+
+    async def text(self, body: str, expect: int = 1, sender: str = USER) -> list[dict[str, Any]]:
+        return await self.send(self.message("text", sender, text={"body": body}), expect)
+
+    async def press(
+        self, payload: str, title: str = "x", kind: str = "button_reply", expect: int = 1
+    ) -> list[dict[str, Any]]:
+        reply = {"id": payload, "title": title}
+        return await self.send(
+            self.message("interactive", interactive={"type": kind, kind: reply}), expect
+        )
+
+
+@pytest.fixture()
+async def wa(tmp_path: Path) -> AsyncIterator[WhatsApp]:
+    async with FakeGraphAPI() as graph:
+        settings = Settings(
+            db_path=tmp_path / "usage.db",
+            port=0,
+            content_poll_seconds=0,
+            whatsapp_token=graph.token,
+            whatsapp_phone_number_id=PHONE_ID,
+            whatsapp_app_secret=SECRET,
+            whatsapp_verify_token=VERIFY,
+            whatsapp_api_base_url=graph.base_url,
+        )
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(serve(settings, stop, started))
+        await started.wait()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{started.port}") as web:
+            yield WhatsApp(graph, web, settings, started)
+        stop.set()
+        assert await task == 0
+
+
+async def test_verification_handshake(wa: WhatsApp) -> None:
+    ok = await wa.web.get(
+        "/whatsapp/webhook",
+        params={"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "1158201444"},
+    )
+    assert (
+        ok.status_code == 200
+        and ok.text == "1158201444"
+        and ok.headers["content-type"].startswith("text/plain")
+    )
+    for params in (
+        {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY, "hub.challenge": "1"},
+        {},
+    ):
+        assert (await wa.web.get("/whatsapp/webhook", params=params)).status_code == 403
+
+
+async def test_signatures_sizes_and_malformed_bodies(wa: WhatsApp) -> None:
+    envelope = wa.envelope(wa.message("text", text={"body": "hola"}))
+    assert (await wa.post(envelope, signature="")).status_code == 401
+    assert (await wa.post(envelope, secret="not-the-secret")).status_code == 403
+    assert (await wa.post(envelope, signature="sha256=" + "0" * 64)).status_code == 403
+    assert (await wa.post(b"x" * (1024 * 1024 + 1))).status_code == 413
+    assert (await wa.post(b"{not json")).status_code == 400
+    assert (await wa.post(b"[1, 2]")).status_code == 400
+    assert (
+        await wa.post({"object": "whatsapp_business_account", "entry": "nonsense"})
+    ).status_code == 200
+    assert wa.graph.sent == []  # none of these reached the engine
+
+
+async def test_text_in_spanish_and_english(wa: WhatsApp) -> None:
+    (spanish, *_rest) = await wa.text("me pidieron mordida en la garita", expect=2)
+    assert spanish["type"] == "text" and spanish["text"]["body"].startswith(
+        "Me piden mordida\n\nNo pagues."
+    )
+    assert spanish["to"] == USER
+    (english, *_rest) = await wa.text("how do i ask for asylum", expect=2)
+    assert text_of(english).startswith("Asking for asylum\n\nDeadline: 30 business days")
+    assert wa.graph.headers[-1]["authorization"] == f"Bearer {wa.graph.token}"
+
+
+async def test_a_guided_path_with_buttons_and_list_replies(wa: WhatsApp) -> None:
+    (menu,) = await wa.text("hola")
+    assert menu["interactive"]["type"] == "list"
+    assert text_of(menu).startswith("¡Hola! Soy Orienta.")
+    assert list(options(menu))[:2] == ["Viajo a México", "Denunciar un abuso"]
+    (danger,) = await wa.press(options(menu)["Denunciar un abuso"], kind="list_reply")
+    assert text_of(danger) == "Antes de empezar, ¿estás en peligro ahora mismo?"
+    assert danger["interactive"]["type"] == "list"  # 2 options + menu + language: more than 3
+    (who,) = await wa.press(options(danger)["No, quiero denunciar"], kind="list_reply")
+    assert text_of(who) == "¿Quién cometió el abuso?"
+    (police,) = await wa.press(options(who)["Policía o Guardia Nal."], kind="list_reply")
+    (outcome,) = await wa.press(options(police)["Me pidieron dinero"], kind="list_reply")
+    assert text_of(outcome) == "Estas respuestas te pueden ayudar. Elige una:"
+    answer = await wa.press(options(outcome)["Me piden mordida"], kind="list_reply", expect=2)
+    assert text_of(answer[0]).startswith("Me piden mordida\n\nNo pagues.")
+    (thanks,) = await wa.press(options(answer[1])["👍 Sí"], kind="list_reply")
+    assert text_of(thanks) == "¡Gracias! Tu respuesta nos ayuda a mejorar."
+    assert thanks["interactive"]["type"] == "button"  # Menu + language: reply buttons
+    (again,) = await wa.press(options(thanks)["🏠 Menú"])
+    assert text_of(again).startswith("Escribe tu pregunta con tus palabras")
+
+
+async def test_switching_language_with_a_button(wa: WhatsApp) -> None:
+    (menu,) = await wa.text("hola")
+    (english,) = await wa.press(options(menu)["🌐 English"], kind="list_reply")
+    assert text_of(english).startswith("Write your question in your own words")
+    assert "Report abuse" in options(english)
+
+
+async def test_location_sends_a_pin_and_the_three_nearest(wa: WhatsApp) -> None:
+    sent = await wa.send(
+        wa.message("location", location={"latitude": 14.91, "longitude": -92.27}), expect=2
+    )
+    pin, listing = sent
+    assert pin["type"] == "location" and pin["location"]["name"] == "Grupo Beta Tapachula"
+    assert pin["location"]["address"] == "Tapachula, Chiapas"
+    assert text_of(listing).startswith(
+        "Los Grupos Beta más cercanos al lugar que compartiste:\n1. Grupo Beta Tapachula"
+    )
+
+
+async def test_find_beta_asks_for_the_location_natively(wa: WhatsApp) -> None:
+    (menu,) = await wa.text("hola")
+    (step,) = await wa.press(options(menu)["Grupo Beta cercano"], kind="list_reply")
+    ask, choices = await wa.press(
+        options(step)["📍 Enviar mi ubicación"], kind="list_reply", expect=2
+    )
+    assert ask["interactive"]["type"] == "location_request_message"
+    assert "🗺️ Elegir un estado" in options(choices)
+
+
+@pytest.mark.parametrize("kind", ["image", "audio", "sticker", "document"])
+async def test_media_gets_a_polite_note(wa: WhatsApp, kind: str) -> None:
+    (note,) = await wa.send(wa.message(kind, **{kind: {"id": "media-1", "mime_type": "x/y"}}))
+    assert text_of(note).startswith("No puedo abrir stickers, fotos, audios")
+
+
+async def test_a_repeated_delivery_is_answered_and_counted_once(wa: WhatsApp) -> None:
+    message = wa.message("text", message_id="wamid.same", text={"body": "como pido asilo"})
+    first = await wa.send(message, expect=2)
+    assert text_of(first[0]).startswith("Pedir asilo")
+    for _ in range(3):
+        assert (await wa.post(wa.envelope(message))).status_code == 200
+    later = await wa.text("gracias")  # the next real message proves the duplicates were dropped
+    assert text_of(later[0]).startswith("De nada.")
+    assert sum(1 for m in wa.graph.sent if text_of(m).startswith("Pedir asilo")) == 1
+    assert wa.started.runtime is not None
+    await wa.started.runtime.stats.flush()
+    rows = await wa.started.runtime.stats.rows()
+    assert sum(r.count for r in rows if r.event == "message") == 2
+
+
+async def test_status_updates_are_ignored(wa: WhatsApp) -> None:
+    statuses = [
+        {"id": "wamid.out1", "status": s, "timestamp": "1", "recipient_id": USER}
+        for s in ("sent", "delivered", "read")
+    ]
+    assert (await wa.post(wa.envelope(statuses=statuses))).status_code == 200
+    (reply,) = await wa.text("hola")
+    assert len(wa.graph.sent) == 1 and text_of(reply).startswith("¡Hola!")
+
+
+async def test_a_429_then_success(wa: WhatsApp) -> None:
+    wa.graph.fail_next(429, code=130429)
+    sent = await wa.text("como pido asilo", expect=2)
+    assert text_of(sent[0]).startswith("Pedir asilo")
+    assert len(wa.graph.rejected) == 1 and text_of(wa.graph.rejected[0]) == text_of(sent[0])
+
+
+async def test_a_500_is_retried(wa: WhatsApp) -> None:
+    wa.graph.fail_next(500, times=2)
+    sent = await wa.text("como pido asilo", expect=2)
+    assert text_of(sent[0]).startswith("Pedir asilo") and len(wa.graph.rejected) == 2
+
+
+async def test_outside_the_24_hour_window_is_dropped_and_the_bot_goes_on(
+    wa: WhatsApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    wa.graph.fail_next(400, code=131047)
+    assert (
+        await wa.post(
+            wa.envelope(
+                wa.message(
+                    "text", sender="5219990000000", text={"body": "Soy Maria y me pidieron mordida"}
+                )
+            )
+        )
+    ).status_code == 200
+    (reply,) = await wa.text("hola")
+    assert text_of(reply).startswith("¡Hola!")
+    assert len(wa.graph.rejected) == 1 and len(wa.graph.sent) == 1
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "131047" in logged
+    assert "5219990000000" not in logged and "Maria" not in logged and "mordida" not in logged
+
+
+async def test_long_answers_split_across_text_and_buttons_within_limits(wa: WhatsApp) -> None:
+    sent = await wa.text("como saco el permiso para mi carro", expect=2)
+    assert (
+        sent[0]["type"] == "text" and len(text_of(sent[0])) > 1024
+    )  # too long for a body: plain text first
+    assert sent[1]["type"] == "interactive"
+
+
+def test_rendering_more_than_ten_options_is_split() -> None:
+    from bot.engine.replies import Button, TextReply
+    from bot.handlers.whatsapp_render import render
+
+    reply = TextReply(
+        "Choose",
+        tuple(Button(f"Option {n}", f"v|es|t|t{n}") for n in range(13)),
+        (Button("🏠 Menu", "v|es|m|"), Button("🌐 English", "l|en|m|")),
+    )
+    bodies = render(reply, lambda s: s)
+    assert [b["interactive"]["type"] for b in bodies] == ["list", "list", "button"]
+    assert sum(len(options({"interactive": b["interactive"]})) for b in bodies) == 15
+    for body in bodies:
+        check_limits({"messaging_product": "whatsapp", "to": "1", **body})
+
+
+async def test_incomplete_whatsapp_configuration_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        db_path=tmp_path / "u.db", whatsapp_token="t", whatsapp_phone_number_id=PHONE_ID
+    )
+    assert await serve(settings) == 2
+    assert "WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN" in capsys.readouterr().err
