@@ -37,6 +37,7 @@ class Settings:
     whatsapp_verify_token: str | None = field(default=None, repr=False)
     whatsapp_api_base_url: str = WHATSAPP_API_DEFAULT
     content_poll_seconds: float = 2.0
+    http_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +92,7 @@ class Settings:
                 "/"
             ),
             content_poll_seconds=number("ORIENTA_CONTENT_POLL", 2.0),
+            http_timeout=number("ORIENTA_HTTP_TIMEOUT", 10.0, low=0.1),
         )
 
     @property

@@ -29,12 +29,26 @@ class Runtime:
         self.stats = stats
         self.content_dir = content_dir
         self.locale_dir = locale_dir
+        self.last_reload_ms = 0.0
         self._reloading = asyncio.Lock()
+        self._reloaded = asyncio.Condition()
+        self.generation = 0  # +1 at every reload attempt, good or bad
         self.on_reload_failure: list[Callable[[str], Awaitable[None]]] = []
 
-    async def reload(self, reason: str = "") -> list[str] | None:
+    async def wait_for_generation(self, generation: int) -> None:
+        """Until at least `generation` reloads have been attempted (for tests and tools)."""
+        async with self._reloaded:
+            await self._reloaded.wait_for(lambda: self.generation >= generation)
+
+    async def _attempted(self) -> None:
+        async with self._reloaded:
+            self.generation += 1
+            self._reloaded.notify_all()
+
+    async def reload(self, reason: str = "", notify: bool = True) -> list[str] | None:
         """Load and validate the content again. On success swap the engine and return None; on
-        failure keep serving the last good content and return the `file:line` errors."""
+        failure keep serving the last good content, tell the admins (unless `notify` is False:
+        an admin who asked gets the answer directly) and return the `file:line` errors."""
         async with self._reloading:
             engine, problems = await asyncio.to_thread(
                 build_engine, self.content_dir, self.locale_dir
@@ -49,14 +63,16 @@ class Runtime:
                     "Orienta: content reload failed; still serving the last good version.\n"
                     + "\n".join(problems[:15])
                 )
-                for notify in self.on_reload_failure:
+                for tell in self.on_reload_failure if notify else []:
                     try:
-                        await notify(note)
+                        await tell(note)
                     except Exception:  # a failed notification must not break reloading
                         log.exception("could not notify admins of the failed reload")
+                await self._attempted()
                 return problems
             self.engine = engine  # one assignment: the switch is atomic
-            log.info("content reloaded (%s)", reason)
+            log.info("content reloaded (%s) in %.0f ms", reason, self.last_reload_ms)
+            await self._attempted()
             return None
 
 

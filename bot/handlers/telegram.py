@@ -121,10 +121,10 @@ class TelegramChannel:
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
             .concurrent_updates(64)
-            .connect_timeout(10)
-            .read_timeout(15)
-            .write_timeout(15)
-            .pool_timeout(10)
+            .connect_timeout(settings.http_timeout)
+            .read_timeout(settings.http_timeout)
+            .write_timeout(settings.http_timeout)
+            .pool_timeout(settings.http_timeout)
             .connection_pool_size(64)
         )
         if settings.telegram_rate_limit > 0:
@@ -187,10 +187,16 @@ class TelegramChannel:
             await app.stop()
         await app.shutdown()
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """An update received by the webhook route."""
-        update = Update.de_json(data, self.application.bot)
+    async def feed(self, data: dict[str, Any]) -> bool:
+        """An update received by the webhook route. False if it is not a valid update."""
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False
+        if update is None or not isinstance(update.update_id, int):
+            return False
         await self.application.update_queue.put(update)
+        return True
 
     def _polling_error(self, error: TelegramError) -> None:
         log.warning("telegram polling: %s", type(error).__name__)
@@ -334,7 +340,7 @@ class TelegramChannel:
                 chat.id, [Outgoing(_("Sorry, only the team that runs Orienta can reload content."))]
             )
             return
-        problems = await self.runtime.reload(reason="telegram /reload")
+        problems = await self.runtime.reload(reason="telegram /reload", notify=False)
         if problems is None:
             text = _("Content reloaded.")
         else:

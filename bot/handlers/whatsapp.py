@@ -72,7 +72,7 @@ class WhatsAppChannel:
         self.client = httpx.AsyncClient(
             base_url=self.settings.whatsapp_api_base_url,
             headers={"Authorization": f"Bearer {self.settings.whatsapp_token}"},
-            timeout=httpx.Timeout(10.0, connect=5.0),
+            timeout=httpx.Timeout(self.settings.http_timeout),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
 

@@ -51,9 +51,8 @@ def telegram_route(path: str, secret: str, feed) -> Route:  # type: ignore[no-un
             data = json.loads(body)
         except ValueError:
             return PlainTextResponse("bad json", status_code=400)
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not await feed(data):
             return PlainTextResponse("bad update", status_code=400)
-        await feed(data)
         return PlainTextResponse("ok")
 
     return Route(path, webhook, methods=["POST"])

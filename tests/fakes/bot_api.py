@@ -57,6 +57,7 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._failures: dict[str, list[dict[str, Any]]] = {}
+        self._delays: dict[str, list[float]] = {}
         self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -115,6 +116,10 @@ class FakeBotAPI:
             error["description"] = description or f"Too Many Requests: retry after {retry_after}"
             error["parameters"] = {"retry_after": retry_after}
         self._failures.setdefault(method, []).extend([error] * times)
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next calls of `method` late (past the client's timeout, to test timeouts)."""
+        self._delays.setdefault(method, []).extend([seconds] * times)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -253,6 +258,9 @@ class FakeBotAPI:
         params = await self._params(request)
         self.calls.append(Call(method, params))
         await self._notify()
+        delays = self._delays.get(method)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
         failures = self._failures.get(method)
         if failures:
             error = failures.pop(0)

@@ -23,6 +23,7 @@ class FakeGraphAPI:
         self.rejected: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._failures: list[tuple[int, dict[str, Any]]] = []
+        self._delays: list[float] = []
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
@@ -65,6 +66,9 @@ class FakeGraphAPI:
         }
         self._failures.extend([(status, error)] * times)
 
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        self._delays.extend([seconds] * times)
+
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         async def wait() -> list[dict[str, Any]]:
             async with self._changed:
@@ -81,6 +85,12 @@ class FakeGraphAPI:
     async def _messages(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.headers.append(dict(request.headers))
+        if self._delays:
+            await asyncio.sleep(self._delays.pop(0))
+            self.rejected.append(
+                body
+            )  # the client gave up waiting; WhatsApp would not deliver it twice here
+            return JSONResponse({"error": {"code": 2, "message": "late"}}, status_code=503)
         async with self._changed:
             if request.headers.get("authorization") != f"Bearer {self.token}":
                 return JSONResponse(

@@ -1,0 +1,159 @@
+"""Faults the bot must ride out by itself: a full disk, an API answering 500s or timing out,
+SIGTERM in the middle of a burst."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from bot.app import serve
+from bot.config import ROOT, Settings
+from bot.engine.replies import Usage, UsageKind
+from bot.stats.store import UsageStore, today_utc
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.graph_api import FakeGraphAPI
+from tests.fakes.started import Started
+from tests.test_whatsapp import PHONE_ID, SECRET, VERIFY, WhatsApp, text_of
+
+
+async def test_a_full_disk_keeps_counts_until_there_is_room(tmp_path: Path) -> None:
+    store = UsageStore(tmp_path / "usage.db", flush_every=3600)
+    await store.start()
+    store.record("telegram", [Usage(UsageKind.MESSAGE, "es")])
+    assert await store.flush()
+    assert store._db is not None
+    pages = (await (await store._db.execute("PRAGMA page_count")).fetchone())[0]  # type: ignore[index]
+    await store._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite now answers SQLITE_FULL
+    store.record("telegram", [Usage(UsageKind.ANSWERED, "es", f"topic.t{n}") for n in range(3000)])
+    assert not await store.flush()
+    assert store.pending == 3000
+    await store.close()  # a new connection has no page limit: the disk has room again
+    with sqlite3.connect(tmp_path / "usage.db") as db:
+        assert db.execute("SELECT SUM(count) FROM usage").fetchone() == (3001,)
+
+
+def bot_settings(tmp_path: Path, api: FakeBotAPI, **extra: object) -> Settings:
+    base = Settings(
+        db_path=tmp_path / "u.db",
+        telegram_token=api.token,
+        telegram_api_base_url=api.base_url,
+        telegram_rate_limit=0,
+        content_poll_seconds=0,
+        http_timeout=0.5,
+    )
+    return replace(base, **extra)  # type: ignore[arg-type]
+
+
+async def test_the_bot_api_answering_500s_and_timeouts_for_a_while(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api:
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(serve(bot_settings(tmp_path, api), stop, started))
+        await started.wait()
+        await api.wait_for("getUpdates")
+        api.fail_next("getUpdates", times=3, code=502)  # updates cannot be fetched for a while
+        api.fail_next("sendMessage", times=1, code=500)
+        api.delay_next("sendMessage", 1.5, times=1)  # then a reply times out
+        api.queue(api.text_update("como pido asilo"))
+        replies = await api.wait_for("sendMessage", 3, timeout=20)
+        assert replies[-1].params["text"].startswith("Pedir asilo")
+        api.queue(api.text_update("hola", chat_id=777))  # and it keeps serving afterwards
+        await api.wait_for("sendMessage", where=lambda c: c.params["chat_id"] == 777)
+        stop.set()
+        assert await task == 0
+
+
+async def test_the_graph_api_answering_500s_and_timeouts_for_a_while(tmp_path: Path) -> None:
+    import httpx
+
+    async with FakeGraphAPI() as graph:
+        settings = Settings(
+            db_path=tmp_path / "u.db",
+            port=0,
+            content_poll_seconds=0,
+            http_timeout=0.5,
+            whatsapp_token=graph.token,
+            whatsapp_phone_number_id=PHONE_ID,
+            whatsapp_app_secret=SECRET,
+            whatsapp_verify_token=VERIFY,
+            whatsapp_api_base_url=graph.base_url,
+        )
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(serve(settings, stop, started))
+        await started.wait()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{started.port}") as web:
+            wa = WhatsApp(graph, web, settings, started)
+            graph.fail_next(500)
+            graph.delay_next(1.0)
+            sent = await wa.text("como pido asilo", expect=2)
+            assert text_of(sent[0]).startswith("Pedir asilo")
+            assert len(graph.rejected) == 2
+        stop.set()
+        assert await task == 0
+
+
+async def test_sigterm_during_a_burst_loses_no_acknowledged_count(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api:
+        db = tmp_path / "usage.db"
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "ORIENTA_DB": str(db),
+            "TELEGRAM_RATE_LIMIT": "0",
+            "ORIENTA_CONTENT_POLL": "0",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            await api.wait_for("getUpdates", timeout=30)
+            for n in range(80):
+                api.queue(api.text_update("me pidieron mordida", chat_id=10_000 + n))
+            await api.wait_for("sendMessage", 5)
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), 15)
+        finally:
+            if process.returncode is None:
+                process.kill()
+        assert code == 0
+        answered = {c.params["chat_id"] for c in api.calls_to("sendMessage")}
+    with sqlite3.connect(db) as con:
+        counts = dict(con.execute("SELECT event, SUM(count) FROM usage GROUP BY event").fetchall())
+    # Every message the bot took in was answered and counted; none was counted twice.
+    assert counts["message"] == counts["answered"] == len(answered)
+    assert len(answered) >= 5
+
+
+async def test_the_bot_starts_even_if_the_database_cannot_be_opened(tmp_path: Path) -> None:
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the database folder should be")
+    async with FakeBotAPI() as api:
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(
+            serve(bot_settings(tmp_path, api, db_path=blocker / "usage.db"), stop, started)
+        )
+        await started.wait()
+        api.queue(api.text_update("como pido asilo"))
+        (reply,) = await api.wait_for("sendMessage")
+        assert reply.params["text"].startswith("Pedir asilo")
+        assert started.runtime is not None and started.runtime.stats.pending >= 2
+        blocker.unlink()  # the folder can be created now: counts are written at shutdown
+        stop.set()
+        assert await task == 0
+    with sqlite3.connect(blocker / "usage.db") as con:
+        assert con.execute(
+            "SELECT SUM(count) FROM usage WHERE event = 'message' AND day = ?", (today_utc(),)
+        ).fetchone() == (1,)

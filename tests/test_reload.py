@@ -1,0 +1,191 @@
+"""Staff edit content while the bot runs: changes are picked up without a restart; broken edits
+never reach users, and admins hear about them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import serve
+from bot.config import ROOT, Settings
+from bot.engine.events import Text
+from bot.runtime import Runtime, build_engine
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.started import Started
+
+ADMIN = 999
+OLD = "No pagues. Pedir «mordida»"
+NEW = "NUNCA pagues. Pedir «mordida»"
+
+
+@dataclass
+class Live:
+    api: FakeBotAPI
+    runtime: Runtime
+    content: Path
+
+    async def ask(self, text: str, chat_id: int = 555) -> str:
+        before = len(self.api.calls_to("sendMessage"))
+        self.api.queue(self.api.text_update(text, chat_id))
+        return str((await self.api.wait_for("sendMessage", before + 1))[-1].params["text"])
+
+    def edit(self, old: str, new: str, name: str = "faq_es.yaml") -> None:
+        path = self.content / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture()
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    async with FakeBotAPI() as api:
+        settings = Settings(
+            content_dir=content,
+            db_path=tmp_path / "u.db",
+            telegram_token=api.token,
+            telegram_api_base_url=api.base_url,
+            telegram_rate_limit=0,
+            admin_ids=frozenset({ADMIN}),
+            content_poll_seconds=0.05,
+        )
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(serve(settings, stop, started))
+        await started.wait()
+        assert started.runtime is not None
+        yield Live(api, started.runtime, content)
+        stop.set()
+        assert await task == 0
+
+
+async def test_an_edited_file_is_served_without_a_restart(live: Live) -> None:
+    assert OLD in await live.ask("me pidieron mordida")
+    generation = live.runtime.generation
+    live.edit(OLD, NEW)
+    await live.runtime.wait_for_generation(generation + 1)
+    assert NEW in await live.ask("me pidieron mordida")
+
+
+async def test_a_broken_edit_keeps_the_last_good_content_and_tells_the_admins(live: Live) -> None:
+    generation = live.runtime.generation
+    live.edit("    title: Me piden mordida\n", "    title: Me piden mordida\n    titel: oops\n")
+    await live.runtime.wait_for_generation(generation + 1)
+    assert OLD in await live.ask("me pidieron mordida")  # still the last good version
+    (note,) = await live.api.wait_for("sendMessage", where=lambda c: c.params["chat_id"] == ADMIN)
+    assert note.params["text"].startswith(
+        "Orienta: content reload failed; still serving the last good version."
+    )
+    assert (
+        f"{live.content / 'faq_es.yaml'}:" in note.params["text"]
+        and "unknown field 'titel'" in note.params["text"]
+    )
+
+
+async def test_reload_command_for_admins(live: Live) -> None:
+    live.edit(OLD, NEW)
+    refused = await live.ask("/reload")
+    assert refused == "Lo siento, solo el equipo que opera Orienta puede recargar el contenido."
+    done = await live.ask("/reload", chat_id=ADMIN)
+    assert done in ("Contenido recargado.",)
+    assert NEW in await live.ask("me pidieron mordida")
+
+
+async def test_reload_command_reports_problems(live: Live) -> None:
+    live.runtime.content_dir = live.content / "missing"
+    text = await live.ask("/reload", chat_id=ADMIN)
+    assert text.startswith(
+        "Contenido NO recargado; sigo usando la última versión buena. Problemas:"
+    )
+    assert "content directory not found" in text
+
+
+def test_the_switch_is_atomic(tmp_path: Path) -> None:
+    """While reloads swap the engine, every answer comes whole from one content version."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    engine, _ = build_engine(content, ROOT / "locale")
+    assert engine is not None
+    runtime = Runtime(engine, None, content, ROOT / "locale")  # type: ignore[arg-type]
+    path = content / "faq_es.yaml"
+    original = path.read_text(encoding="utf-8")
+    answers: list[str] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            answers.append(runtime.engine.handle(Text("me pidieron mordida")).replies[0].text)
+
+    reader = threading.Thread(target=ask)
+    reader.start()
+    try:
+        for n in range(4):
+            path.write_text(
+                original.replace(OLD, NEW) if n % 2 == 0 else original, encoding="utf-8"
+            )
+            asyncio.run(runtime.reload("test"))
+    finally:
+        stop.set()
+        reader.join()
+    assert answers
+    versions = {(OLD in a, NEW in a) for a in answers}
+    assert versions <= {(True, False), (False, True)}
+
+
+def test_sighup_reloads(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+
+    async def scenario() -> None:
+        async with FakeBotAPI() as api:
+            env = {
+                **os.environ,
+                "TELEGRAM_BOT_TOKEN": api.token,
+                "TELEGRAM_API_BASE_URL": api.base_url,
+                "ORIENTA_DB": str(tmp_path / "u.db"),
+                "TELEGRAM_RATE_LIMIT": "0",
+                "ORIENTA_CONTENT_DIR": str(content),
+                "ORIENTA_CONTENT_POLL": "0",
+            }
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                await api.wait_for("getUpdates", timeout=30)
+                path = content / "faq_es.yaml"
+                path.write_text(
+                    path.read_text(encoding="utf-8").replace(OLD, NEW), encoding="utf-8"
+                )
+                process.send_signal(signal.SIGHUP)
+                assert process.stderr is not None
+                while b"content reloaded (SIGHUP)" not in (
+                    line := await asyncio.wait_for(process.stderr.readline(), 20)
+                ):
+                    assert line, "the process ended before reloading"
+                api.queue(api.text_update("me pidieron mordida"))
+                (reply,) = await api.wait_for("sendMessage")
+                assert NEW in reply.params["text"]
+                process.send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(process.wait(), 10) == 0
+            finally:
+                if process.returncode is None:
+                    process.kill()
+
+    asyncio.run(scenario())
