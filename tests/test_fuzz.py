@@ -61,7 +61,7 @@ texts = st.one_of(
         max_size=200,
     ),
     st.lists(
-        st.sampled_from(RTL_AND_FRIENDS + ["mordida", "asilo", "help me", "me quieren matar", " "]),
+        st.sampled_from([*RTL_AND_FRIENDS, "mordida", "asilo", "help me", "me quieren matar", " "]),
         max_size=60,
     ).map("".join),
     st.builds(
