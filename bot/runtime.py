@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -50,9 +51,11 @@ class Runtime:
         failure keep serving the last good content, tell the admins (unless `notify` is False:
         an admin who asked gets the answer directly) and return the `file:line` errors."""
         async with self._reloading:
+            started = time.perf_counter()
             engine, problems = await asyncio.to_thread(
                 build_engine, self.content_dir, self.locale_dir
             )
+            self.last_reload_ms = (time.perf_counter() - started) * 1000
             if engine is None:
                 log.error(
                     "content reload (%s) failed; still serving the last good content:\n%s",

@@ -46,6 +46,7 @@ class Engine:
         self.catalogs = catalogs
         self.matcher = matcher or Matcher(content)
         self._guides = {code: _guides(lang) for code, lang in content.languages.items()}
+        self._topic_views: dict[tuple[str, str], TextReply] = {}
 
     # ------------------------------------------------------------------ entry point
 
@@ -284,6 +285,14 @@ class Engine:
         return TextReply(text or self._menu_intro(lang), tuple(buttons), nav)
 
     def _topic(self, lang: str, topic: str) -> TextReply:
+        # Content is immutable, so an answer's view never changes: build it once.
+        key = (lang, topic)
+        view = self._topic_views.get(key)
+        if view is None:
+            view = self._topic_views[key] = self._build_topic(lang, topic)
+        return view
+
+    def _build_topic(self, lang: str, topic: str) -> TextReply:
         _ = self._t(lang)
         entry = self.content.languages[lang].entries[topic]
         buttons: list[Button] = []

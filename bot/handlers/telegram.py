@@ -37,6 +37,7 @@ from bot.engine.events import Command, CommandName, Event, Location, Press, Text
 from bot.engine.payload import Kind, decode
 from bot.engine.replies import Reply, Response, TextReply, Usage, UsageKind
 from bot.handlers.telegram_render import Outgoing, render
+from bot.handlers.telegram_request import JSONRequest
 from bot.memory import ExpiringMap, FloodGuard
 from bot.runtime import Runtime
 from bot.stats.report import last_days, summarize, text_summary
@@ -115,17 +116,30 @@ class TelegramChannel:
 
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         settings = self.settings
+        timeout = settings.http_timeout
+        requests = JSONRequest(
+            connection_pool_size=64,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
+        # Long polling holds its connection open: it gets its own, with room for the poll timeout.
+        polling = JSONRequest(
+            connection_pool_size=1,
+            connect_timeout=timeout,
+            read_timeout=timeout + 25,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
         builder = (
             ApplicationBuilder()
             .token(settings.telegram_token or "")
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
             .concurrent_updates(64)
-            .connect_timeout(settings.http_timeout)
-            .read_timeout(settings.http_timeout)
-            .write_timeout(settings.http_timeout)
-            .pool_timeout(settings.http_timeout)
-            .connection_pool_size(64)
+            .request(requests)
+            .get_updates_request(polling)
         )
         if settings.telegram_rate_limit > 0:
             limiter: Any = ChatRateLimiter(settings.telegram_rate_limit)
@@ -134,6 +148,11 @@ class TelegramChannel:
             builder = builder.updater(None)  # updates arrive through our own web server
         application = builder.build()
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        # Most updates are plain text: check that handler first (the filters do not overlap).
+        application.add_handler(
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text)
+        )
+        application.add_handler(MessageHandler(private & filters.LOCATION, self.on_location))
         for name in COMMANDS:
             application.add_handler(CommandHandler(name, self.on_command, filters=private))
         application.add_handler(CommandHandler("stats", self.on_stats, filters=private))
@@ -144,10 +163,6 @@ class TelegramChannel:
                 self.on_group_start,
                 filters=filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
             )
-        )
-        application.add_handler(MessageHandler(private & filters.LOCATION, self.on_location))
-        application.add_handler(
-            MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text)
         )
         application.add_handler(MessageHandler(private & filters.COMMAND, self.on_unknown_command))
         application.add_handler(

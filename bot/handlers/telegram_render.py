@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -60,7 +62,27 @@ def render(reply: Reply, translate: Callable[[str], str]) -> list[Outgoing]:
     return out
 
 
+class StaticKeyboard(InlineKeyboardMarkup):
+    """An inline keyboard serialised once. Keyboards come from immutable content and are sent
+    again and again; python-telegram-bot would rebuild the same dict for every message."""
+
+    __slots__ = ("_as_dict",)
+
+    def __init__(self, rows: Sequence[Sequence[InlineKeyboardButton]]) -> None:
+        super().__init__(rows)
+        with self._unfrozen():
+            self._as_dict = super().to_dict()
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        return dict(self._as_dict)  # a shallow copy: callers may add keys, never change rows
+
+
 def keyboard(buttons: Sequence[Button], nav: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    return _keyboard(tuple(buttons), tuple(nav))
+
+
+@lru_cache(maxsize=4096)
+def _keyboard(buttons: tuple[Button, ...], nav: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
     feedback: list[InlineKeyboardButton] = []
     for button in buttons:
@@ -82,7 +104,7 @@ def keyboard(buttons: Sequence[Button], nav: Sequence[Button]) -> InlineKeyboard
         rows.append(feedback)
     if nav:
         rows.append([_inline(b) for b in nav])
-    return InlineKeyboardMarkup(rows) if rows else None
+    return StaticKeyboard(rows) if rows else None
 
 
 def _inline(button: Button) -> InlineKeyboardButton:

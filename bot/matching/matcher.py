@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -46,7 +46,7 @@ class _LanguageModel:
     vocabulary: frozenset[str]
     greetings: frozenset[str]
     thanks: frozenset[str]
-    triggers: tuple[tuple[str, ...], ...]
+    triggers: dict[str, tuple[tuple[str, ...], ...]]  # danger phrases (stems) by their first stem
     # Example questions made only of function words ("who are you"): the index cannot see them,
     # so they are matched whole.
     function_only: dict[tuple[str, ...], str]
@@ -73,7 +73,7 @@ class Matcher:
                 vocabulary=frozenset(vocabulary),
                 greetings=frozenset(w for g in lang.greetings for w in analyzer.words(g)),
                 thanks=frozenset(w for g in lang.thanks for w in analyzer.words(g)),
-                triggers=tuple(
+                triggers=_by_first(
                     tuple(analyzer.stem(w) for w in analyzer.words(t)) for t in lang.safety.triggers
                 ),
                 function_only={
@@ -174,12 +174,20 @@ class Matcher:
         """For each word, whether it is outside every danger phrase."""
         stems = [model.analyzer.stem(w) for w in words]
         keep = [True] * len(words)
-        for phrase in model.triggers:
-            n = len(phrase)
-            for i in range(len(stems) - n + 1):
+        for i, stem in enumerate(stems):
+            for phrase in model.triggers.get(stem, ()):
+                n = len(phrase)
                 if tuple(stems[i : i + n]) == phrase:
                     keep[i : i + n] = [False] * n
         return keep
+
+
+def _by_first(phrases: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        if phrase:
+            index.setdefault(phrase[0], []).append(phrase)
+    return {first: tuple(group) for first, group in index.items()}
 
 
 def _base_language(code: str | None) -> str | None:

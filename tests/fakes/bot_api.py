@@ -59,6 +59,8 @@ class FakeBotAPI:
         self._failures: dict[str, list[dict[str, Any]]] = {}
         self._delays: dict[str, list[float]] = {}
         self._changed = asyncio.Condition()
+        self.replies_by_chat: dict[int, list[float]] = {}
+        self._chat_events: dict[int, asyncio.Event] = {}
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = 0
@@ -156,6 +158,20 @@ class FakeBotAPI:
             raise AssertionError(
                 f"expected {count} x {method}; got {len(matching())}. Last calls: {seen}"
             ) from None
+
+    async def wait_chat(self, chat_id: int, count: int, timeout: float = 30.0) -> float:
+        """Until `chat_id` has had `count` sendMessage replies; returns the time of that reply."""
+
+        async def wait() -> float:
+            while len(self.replies_by_chat.get(chat_id, [])) < count:
+                event = self._chat_events.setdefault(chat_id, asyncio.Event())
+                event.clear()
+                if len(self.replies_by_chat.get(chat_id, [])) >= count:
+                    break
+                await event.wait()
+            return self.replies_by_chat[chat_id][count - 1]
+
+        return await asyncio.wait_for(wait(), timeout)
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -257,6 +273,10 @@ class FakeBotAPI:
         method = request.path_params["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        if method == "sendMessage" and isinstance(params.get("chat_id"), int):
+            chat = params["chat_id"]
+            self.replies_by_chat.setdefault(chat, []).append(time.monotonic())
+            self._chat_events.setdefault(chat, asyncio.Event()).set()
         await self._notify()
         delays = self._delays.get(method)
         if delays:
@@ -304,7 +324,7 @@ class FakeBotAPI:
                     )
             except TimeoutError:
                 pass
-        return list(self._updates)
+        return list(self._updates[: int(params.get("limit") or 100)])
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
