@@ -8,7 +8,7 @@ MO := $(PO:.po=.mo)
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint i18n check bench clean
+.PHONY: run test lint i18n check bench load clean
 
 run: $(STAMP) $(MO)
 	$(BIN)/orienta chat
@@ -26,6 +26,11 @@ check: $(STAMP) $(MO)
 bench: $(STAMP) $(MO)
 	$(BIN)/python benchmarks/bench_matcher.py
 	$(BIN)/python benchmarks/bench_stats.py
+	$(BIN)/python benchmarks/bench_e2e.py
+
+# Many simulated users at once against the fake Telegram and WhatsApp APIs (loopback only).
+load: $(STAMP) $(MO)
+	$(BIN)/python benchmarks/load.py
 
 # Extract UI strings from the code, merge them into every language, compile.
 i18n: $(STAMP)

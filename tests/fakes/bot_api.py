@@ -60,6 +60,7 @@ class FakeBotAPI:
         self._delays: dict[str, list[float]] = {}
         self._changed = asyncio.Condition()
         self.replies_by_chat: dict[int, list[float]] = {}
+        self.last_reply: dict[int, dict[str, Any]] = {}
         self._chat_events: dict[int, asyncio.Event] = {}
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -276,6 +277,7 @@ class FakeBotAPI:
         if method == "sendMessage" and isinstance(params.get("chat_id"), int):
             chat = params["chat_id"]
             self.replies_by_chat.setdefault(chat, []).append(time.monotonic())
+            self.last_reply[chat] = params
             self._chat_events.setdefault(chat, asyncio.Event()).set()
         await self._notify()
         delays = self._delays.get(method)

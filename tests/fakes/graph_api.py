@@ -24,6 +24,8 @@ class FakeGraphAPI:
         self.headers: list[dict[str, str]] = []
         self._failures: list[tuple[int, dict[str, Any]]] = []
         self._delays: list[float] = []
+        self.by_recipient: dict[str, list[float]] = {}
+        self._recipient_events: dict[str, asyncio.Event] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
@@ -69,6 +71,20 @@ class FakeGraphAPI:
     def delay_next(self, seconds: float, times: int = 1) -> None:
         self._delays.extend([seconds] * times)
 
+    async def wait_recipient(self, recipient: str, count: int, timeout: float = 30.0) -> float:
+        """Until `recipient` has been sent `count` messages; returns when the last of them arrived."""
+
+        async def wait() -> float:
+            while len(self.by_recipient.get(recipient, [])) < count:
+                event = self._recipient_events.setdefault(recipient, asyncio.Event())
+                event.clear()
+                if len(self.by_recipient.get(recipient, [])) >= count:
+                    break
+                await event.wait()
+            return self.by_recipient[recipient][count - 1]
+
+        return await asyncio.wait_for(wait(), timeout)
+
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         async def wait() -> list[dict[str, Any]]:
             async with self._changed:
@@ -102,6 +118,9 @@ class FakeGraphAPI:
                 self._changed.notify_all()
                 return JSONResponse(error, status_code=status)
             self.sent.append(body)
+            recipient = str(body.get("to"))
+            self.by_recipient.setdefault(recipient, []).append(__import__("time").monotonic())
+            self._recipient_events.setdefault(recipient, asyncio.Event()).set()
             self._changed.notify_all()
         return JSONResponse(
             {
