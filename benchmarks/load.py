@@ -51,17 +51,34 @@ class Tally:
             return f"| {name} | 0 | – | – | {self.errors} |"
         ordered = sorted(self.latencies)
         p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-        return (f"| {name} | {len(ordered) / elapsed:,.0f} | {statistics.median(ordered) * 1000:.0f} ms | "
-                f"{p99 * 1000:.0f} ms | {self.errors} |")
+        return (
+            f"| {name} | {len(ordered) / elapsed:,.0f} | {statistics.median(ordered) * 1000:.0f} ms | "
+            f"{p99 * 1000:.0f} ms | {self.errors} |"
+        )
 
 
-async def telegram_user(api: FakeBotAPI, chat: int, steps: int, texts: list[str], tally: Tally, rng: random.Random) -> None:
-    plan = ["/start", rng.choice(texts), "press", rng.choice(texts), "/menu", rng.choice(texts), "press"][:steps]
+async def telegram_user(
+    api: FakeBotAPI, chat: int, steps: int, texts: list[str], tally: Tally, rng: random.Random
+) -> None:
+    plan = [
+        "/start",
+        rng.choice(texts),
+        "press",
+        rng.choice(texts),
+        "/menu",
+        rng.choice(texts),
+        "press",
+    ][:steps]
     received = 0
     for step in plan:
         if step == "press":
             markup = (api.last_reply.get(chat) or {}).get("reply_markup") or {}
-            buttons = [b for row in markup.get("inline_keyboard", []) for b in row if b["callback_data"].startswith("v|") and "|t|" in b["callback_data"]]
+            buttons = [
+                b
+                for row in markup.get("inline_keyboard", [])
+                for b in row
+                if b["callback_data"].startswith("v|") and "|t|" in b["callback_data"]
+            ]
             if not buttons:
                 continue
             update = api.press_update(rng.choice(buttons)["callback_data"], chat_id=chat)
@@ -78,17 +95,45 @@ async def telegram_user(api: FakeBotAPI, chat: int, steps: int, texts: list[str]
         tally.latencies.append(when - sent)
 
 
-async def whatsapp_user(client: httpx.AsyncClient, graph: FakeGraphAPI, user: str, steps: int, texts: list[str], tally: Tally,
-                        rng: random.Random, ids: list[int]) -> None:
+async def whatsapp_user(
+    client: httpx.AsyncClient,
+    graph: FakeGraphAPI,
+    user: str,
+    steps: int,
+    texts: list[str],
+    tally: Tally,
+    rng: random.Random,
+    ids: list[int],
+) -> None:
     for _ in range(steps):
         ids[0] += 1
-        message = {"from": user, "id": f"wamid.load{ids[0]}", "timestamp": "1", "type": "text", "text": {"body": rng.choice(texts)}}
-        raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "x", "changes": [{"field": "messages", "value": {"messages": [message]}}]}]}).encode()
+        message = {
+            "from": user,
+            "id": f"wamid.load{ids[0]}",
+            "timestamp": "1",
+            "type": "text",
+            "text": {"body": rng.choice(texts)},
+        }
+        raw = json.dumps(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": "x",
+                        "changes": [{"field": "messages", "value": {"messages": [message]}}],
+                    }
+                ],
+            }
+        ).encode()
         signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
         before = len(graph.by_recipient.get(user, []))
         sent = time.monotonic()
         try:
-            response = await client.post("/whatsapp/webhook", content=raw, headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+            response = await client.post(
+                "/whatsapp/webhook",
+                content=raw,
+                headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+            )
             if response.status_code != 200:
                 tally.errors += 1
                 continue
@@ -102,21 +147,42 @@ async def whatsapp_user(client: httpx.AsyncClient, graph: FakeGraphAPI, user: st
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    rng = random.Random(5)
     texts = single_reply_texts(3000)
     async with FakeBotAPI() as api, FakeGraphAPI() as graph:
         port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url, "TELEGRAM_RATE_LIMIT": "0",
-                   "WHATSAPP_TOKEN": graph.token, "WHATSAPP_PHONE_NUMBER_ID": "1", "WHATSAPP_APP_SECRET": SECRET,
-                   "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_API_BASE_URL": graph.base_url, "ORIENTA_PORT": str(port),
-                   "ORIENTA_DB": str(Path(tmp) / "load.db"), "ORIENTA_CONTENT_POLL": "0"}
-            process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
-                                                           stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            env = {
+                **os.environ,
+                "TELEGRAM_BOT_TOKEN": api.token,
+                "TELEGRAM_API_BASE_URL": api.base_url,
+                "TELEGRAM_RATE_LIMIT": "0",
+                "WHATSAPP_TOKEN": graph.token,
+                "WHATSAPP_PHONE_NUMBER_ID": "1",
+                "WHATSAPP_APP_SECRET": SECRET,
+                "WHATSAPP_VERIFY_TOKEN": "v",
+                "WHATSAPP_API_BASE_URL": graph.base_url,
+                "ORIENTA_PORT": str(port),
+                "ORIENTA_DB": str(Path(tmp) / "load.db"),
+                "ORIENTA_CONTENT_POLL": "0",
+            }
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=ROOT,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
             peak = 0.0
             try:
                 await api.wait_for("getUpdates", timeout=60)
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=httpx.Limits(max_connections=64), timeout=30) as client:
+                async with httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{port}",
+                    limits=httpx.Limits(max_connections=64),
+                    timeout=30,
+                ) as client:
                     while True:
                         try:
                             if (await client.get("/healthz")).status_code == 200:
@@ -135,8 +201,23 @@ async def main_async(args: argparse.Namespace) -> int:
                     sampler = asyncio.create_task(sample())
                     t0 = time.monotonic()
                     await asyncio.gather(
-                        *(telegram_user(api, 50_000 + n, args.steps, texts, tg, random.Random(n)) for n in range(args.telegram_users)),
-                        *(whatsapp_user(client, graph, f"52155{n:08d}", args.steps, texts, wa, random.Random(n), ids) for n in range(args.whatsapp_users)),
+                        *(
+                            telegram_user(api, 50_000 + n, args.steps, texts, tg, random.Random(n))
+                            for n in range(args.telegram_users)
+                        ),
+                        *(
+                            whatsapp_user(
+                                client,
+                                graph,
+                                f"52155{n:08d}",
+                                args.steps,
+                                texts,
+                                wa,
+                                random.Random(n),
+                                ids,
+                            )
+                            for n in range(args.whatsapp_users)
+                        ),
                     )
                     elapsed = time.monotonic() - t0
                     done.set()
@@ -146,13 +227,17 @@ async def main_async(args: argparse.Namespace) -> int:
                 code = await asyncio.wait_for(process.wait(), 20)
             stderr = (await process.stderr.read()).decode() if process.stderr else ""
     bot_errors = sum(1 for line in stderr.splitlines() if " ERROR " in line)
-    print(f"{args.telegram_users} Telegram users and {args.whatsapp_users} WhatsApp users, {args.steps} steps each, "
-          f"at once, in {elapsed:.1f} s\n")
+    print(
+        f"{args.telegram_users} Telegram users and {args.whatsapp_users} WhatsApp users, {args.steps} steps each, "
+        f"at once, in {elapsed:.1f} s\n"
+    )
     print("| channel | messages/s | p50 latency | p99 latency | errors |")
     print("|---|---:|---:|---:|---:|")
     print(tg.report("Telegram", elapsed))
     print(wa.report("WhatsApp", elapsed))
-    print(f"\nbot RSS peak: {peak:.0f} MB; errors logged by the bot: {bot_errors}; exit code after SIGTERM: {code}")
+    print(
+        f"\nbot RSS peak: {peak:.0f} MB; errors logged by the bot: {bot_errors}; exit code after SIGTERM: {code}"
+    )
     return 0 if tg.errors == wa.errors == bot_errors == 0 and code == 0 else 1
 
 
