@@ -20,7 +20,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
 import random
 import statistics
 import sys
@@ -37,6 +36,7 @@ from bench_e2e import free_port, rss_mb, single_reply_texts  # noqa: E402
 
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 from tests.fakes.graph_api import FakeGraphAPI  # noqa: E402
+from tests.fakes.process import start_orienta, stop_orienta  # noqa: E402
 
 SECRET = "load-secret"
 
@@ -151,29 +151,15 @@ async def main_async(args: argparse.Namespace) -> int:
     async with FakeBotAPI() as api, FakeGraphAPI() as graph:
         port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
-            env = {
-                **os.environ,
-                "TELEGRAM_BOT_TOKEN": api.token,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "TELEGRAM_RATE_LIMIT": "0",
-                "WHATSAPP_TOKEN": graph.token,
-                "WHATSAPP_PHONE_NUMBER_ID": "1",
-                "WHATSAPP_APP_SECRET": SECRET,
-                "WHATSAPP_VERIFY_TOKEN": "v",
-                "WHATSAPP_API_BASE_URL": graph.base_url,
-                "ORIENTA_PORT": str(port),
-                "ORIENTA_DB": str(Path(tmp) / "load.db"),
-                "ORIENTA_CONTENT_POLL": "0",
-            }
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                cwd=ROOT,
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
+            process = await start_orienta(
+                Path(tmp) / "load.db",
+                api,
+                WHATSAPP_TOKEN=graph.token,
+                WHATSAPP_PHONE_NUMBER_ID="1",
+                WHATSAPP_APP_SECRET=SECRET,
+                WHATSAPP_VERIFY_TOKEN="v",
+                WHATSAPP_API_BASE_URL=graph.base_url,
+                ORIENTA_PORT=str(port),
             )
             peak = 0.0
             try:
@@ -223,10 +209,12 @@ async def main_async(args: argparse.Namespace) -> int:
                     done.set()
                     await sampler
             finally:
-                process.terminate()
-                code = await asyncio.wait_for(process.wait(), 20)
+                code = await stop_orienta(process, timeout=20)
             stderr = (await process.stderr.read()).decode() if process.stderr else ""
-    bot_errors = sum(1 for line in stderr.splitlines() if " ERROR " in line)
+    errors = [line for line in stderr.splitlines() if " ERROR " in line]
+    bot_errors = len(errors)
+    for line in errors[:5]:
+        print("bot error:", line[:200])
     print(
         f"{args.telegram_users} Telegram users and {args.whatsapp_users} WhatsApp users, {args.steps} steps each, "
         f"at once, in {elapsed:.1f} s\n"

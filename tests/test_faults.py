@@ -4,22 +4,19 @@ SIGTERM in the middle of a burst."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 from bot.app import serve
-from bot.config import ROOT, Settings
+from bot.config import Settings
 from bot.engine.replies import Usage, UsageKind
 from bot.stats.store import UsageStore, today_utc
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.graph_api import FakeGraphAPI
+from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
-from tests.test_whatsapp import PHONE_ID, SECRET, VERIFY, WhatsApp, text_of
+from tests.test_whatsapp import WhatsApp, text_of, whatsapp_settings
 
 
 async def test_a_full_disk_keeps_counts_until_there_is_room(tmp_path: Path) -> None:
@@ -72,17 +69,7 @@ async def test_the_graph_api_answering_500s_and_timeouts_for_a_while(tmp_path: P
     import httpx
 
     async with FakeGraphAPI() as graph:
-        settings = Settings(
-            db_path=tmp_path / "u.db",
-            port=0,
-            content_poll_seconds=0,
-            http_timeout=0.5,
-            whatsapp_token=graph.token,
-            whatsapp_phone_number_id=PHONE_ID,
-            whatsapp_app_secret=SECRET,
-            whatsapp_verify_token=VERIFY,
-            whatsapp_api_base_url=graph.base_url,
-        )
+        settings = whatsapp_settings(graph, tmp_path, http_timeout=0.5)
         stop, started = asyncio.Event(), Started()
         task = asyncio.create_task(serve(settings, stop, started))
         await started.wait()
@@ -100,34 +87,14 @@ async def test_the_graph_api_answering_500s_and_timeouts_for_a_while(tmp_path: P
 async def test_sigterm_during_a_burst_loses_no_acknowledged_count(tmp_path: Path) -> None:
     async with FakeBotAPI() as api:
         db = tmp_path / "usage.db"
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-            "ORIENTA_DB": str(db),
-            "TELEGRAM_RATE_LIMIT": "0",
-            "ORIENTA_CONTENT_POLL": "0",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        process = await start_orienta(db, api)
         try:
             await api.wait_for("getUpdates", timeout=30)
             for n in range(80):
                 api.queue(api.text_update("me pidieron mordida", chat_id=10_000 + n))
             await api.wait_for("sendMessage", 5)
-            process.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(process.wait(), 15)
         finally:
-            if process.returncode is None:
-                process.kill()
+            code = await stop_orienta(process)
         assert code == 0
         answered = {c.params["chat_id"] for c in api.calls_to("sendMessage")}
     with sqlite3.connect(db) as con:

@@ -4,11 +4,8 @@ never reach users, and admins hear about them."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from bot.config import ROOT, Settings
 from bot.engine.events import Text
 from bot.runtime import Runtime, build_engine
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 
 ADMIN = 999
@@ -148,25 +146,7 @@ def test_sighup_reloads(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with FakeBotAPI() as api:
-            env = {
-                **os.environ,
-                "TELEGRAM_BOT_TOKEN": api.token,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "ORIENTA_DB": str(tmp_path / "u.db"),
-                "TELEGRAM_RATE_LIMIT": "0",
-                "ORIENTA_CONTENT_DIR": str(content),
-                "ORIENTA_CONTENT_POLL": "0",
-            }
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
+            process = await start_orienta(tmp_path / "u.db", api, ORIENTA_CONTENT_DIR=str(content))
             try:
                 await api.wait_for("getUpdates", timeout=30)
                 path = content / "faq_es.yaml"
@@ -182,10 +162,7 @@ def test_sighup_reloads(tmp_path: Path) -> None:
                 api.queue(api.text_update("me pidieron mordida"))
                 (reply,) = await api.wait_for("sendMessage")
                 assert NEW in reply.params["text"]
-                process.send_signal(signal.SIGTERM)
-                assert await asyncio.wait_for(process.wait(), 10) == 0
             finally:
-                if process.returncode is None:
-                    process.kill()
+                assert await stop_orienta(process, timeout=10) == 0
 
     asyncio.run(scenario())

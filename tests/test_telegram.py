@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from bot.app import serve
 from bot.config import ROOT, Settings
 from bot.handlers.telegram_render import split
 from tests.fakes.bot_api import Call, FakeBotAPI
+from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 
 ADMIN = 999
@@ -328,32 +328,13 @@ def test_long_texts_are_split_cleanly() -> None:
 async def test_sigterm_stops_polling_flushes_counts_and_exits_0(tmp_path: Path) -> None:
     async with FakeBotAPI() as api:
         db = tmp_path / "usage.db"
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-            "ORIENTA_DB": str(db),
-            "TELEGRAM_RATE_LIMIT": "0",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        process = await start_orienta(db, api)
         try:
             await api.wait_for("getUpdates", timeout=30)
             api.queue(api.text_update("me pidieron mordida"))
             await api.wait_for("sendMessage")
-            process.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(process.wait(), 10)
         finally:
-            if process.returncode is None:
-                process.kill()
+            code = await stop_orienta(process, timeout=10)
         stderr = (await process.stderr.read()).decode() if process.stderr else ""
         assert code == 0, stderr
         assert api.token not in stderr

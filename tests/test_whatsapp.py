@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,19 +152,24 @@ class WhatsApp:
         )
 
 
+def whatsapp_settings(graph: FakeGraphAPI, tmp_path: Path, **overrides: Any) -> Settings:
+    settings = Settings(
+        db_path=tmp_path / "usage.db",
+        port=0,
+        content_poll_seconds=0,
+        whatsapp_token=graph.token,
+        whatsapp_phone_number_id=PHONE_ID,
+        whatsapp_app_secret=SECRET,
+        whatsapp_verify_token=VERIFY,
+        whatsapp_api_base_url=graph.base_url,
+    )
+    return replace(settings, **overrides)
+
+
 @pytest.fixture()
 async def wa(tmp_path: Path) -> AsyncIterator[WhatsApp]:
     async with FakeGraphAPI() as graph:
-        settings = Settings(
-            db_path=tmp_path / "usage.db",
-            port=0,
-            content_poll_seconds=0,
-            whatsapp_token=graph.token,
-            whatsapp_phone_number_id=PHONE_ID,
-            whatsapp_app_secret=SECRET,
-            whatsapp_verify_token=VERIFY,
-            whatsapp_api_base_url=graph.base_url,
-        )
+        settings = whatsapp_settings(graph, tmp_path)
         stop, started = asyncio.Event(), Started()
         task = asyncio.create_task(serve(settings, stop, started))
         await started.wait()

@@ -74,6 +74,7 @@ COMMAND_DESCRIPTIONS = {
 }
 
 T = TypeVar("T")
+Translate = Callable[[str], str]
 
 
 class ChatRateLimiter(AIORateLimiter):
@@ -323,18 +324,23 @@ class TelegramChannel:
         ).format(link=f"https://t.me/{username}")
         await self._retry(lambda: message.reply_text(text))
 
-    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _admin(self, update: Update, refusal: str) -> tuple[int, Translate] | None:
+        """(chat id, translate) when the sender is an admin; otherwise sends `refusal` (a msgid)."""
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or not self._admitted(update):
-            return
+            return None
         lang = self.runtime.engine.language_of(self._hint(update))
         _ = self.runtime.engine.catalogs.get(lang).gettext
         if user.id not in self.settings.admin_ids:
-            await self._send_all(
-                chat.id,
-                [Outgoing(_("Sorry, usage statistics are only for the team that runs Orienta."))],
-            )
+            await self._send_all(chat.id, [Outgoing(_(refusal))])
+            return None
+        return chat.id, _
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        admin = await self._admin(update, N_("Sorry, usage statistics are only for the team that runs Orienta."))
+        if admin is None:
             return
+        chat_id, _ = admin
         today = datetime.now(UTC).date()
         since30, until = last_days(today, 30)
         rows = await self.runtime.stats.rows(since30, until)
@@ -342,19 +348,13 @@ class TelegramChannel:
             (_("Last 7 days"), summarize(rows, *last_days(today, 7))),
             (_("Last 30 days"), summarize(rows, since30, until)),
         ]
-        await self._send_all(chat.id, [Outgoing(text_summary(periods, _))])
+        await self._send_all(chat_id, [Outgoing(text_summary(periods, _))])
 
     async def on_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None or user is None or not self._admitted(update):
+        admin = await self._admin(update, N_("Sorry, only the team that runs Orienta can reload content."))
+        if admin is None:
             return
-        lang = self.runtime.engine.language_of(self._hint(update))
-        _ = self.runtime.engine.catalogs.get(lang).gettext
-        if user.id not in self.settings.admin_ids:
-            await self._send_all(
-                chat.id, [Outgoing(_("Sorry, only the team that runs Orienta can reload content."))]
-            )
-            return
+        chat_id, _ = admin
         problems = await self.runtime.reload(reason="telegram /reload", notify=False)
         if problems is None:
             text = _("Content reloaded.")
@@ -364,7 +364,7 @@ class TelegramChannel:
                 + "\n"
                 + "\n".join(problems[:15])
             )
-        await self._send_all(chat.id, [Outgoing(text)])
+        await self._send_all(chat_id, [Outgoing(text)])
 
     async def notify_admins(self, text: str) -> None:
         """A message to every admin (reload failures). Admins who never started the bot are skipped."""

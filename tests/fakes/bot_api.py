@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.loopback import LoopbackServer
 
 JSON_FIELDS = {
     "reply_markup",
@@ -62,8 +63,7 @@ class FakeBotAPI:
         self.replies_by_chat: dict[int, list[float]] = {}
         self.last_reply: dict[int, dict[str, Any]] = {}
         self._chat_events: dict[int, asyncio.Event] = {}
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LoopbackServer | None = None
         self.port = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -72,25 +72,15 @@ class FakeBotAPI:
         app = Starlette(
             routes=[Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"])]
         )
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._server.capture_signals = lambda: __import__("contextlib").nullcontext()  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.005)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = LoopbackServer(app)
+        self.port = await self._server.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None and self._task is not None
+        assert self._server is not None
         async with self._changed:
             self._changed.notify_all()
-        self._server.should_exit = True
-        await self._task
+        await self._server.stop()
 
     @property
     def base_url(self) -> str:
@@ -317,9 +307,7 @@ class FakeBotAPI:
                     await asyncio.wait_for(
                         self._changed.wait_for(
                             lambda: (
-                                bool(self._updates)
-                                or self._server is None
-                                or self._server.should_exit
+                                bool(self._updates) or self._server is None or self._server.stopping
                             )
                         ),
                         timeout,

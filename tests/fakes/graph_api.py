@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.loopback import LoopbackServer
 
 VERSION = "v21.0"
 
@@ -28,30 +30,20 @@ class FakeGraphAPI:
         self._recipient_events: dict[str, asyncio.Event] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LoopbackServer | None = None
         self.port = 0
 
     async def __aenter__(self) -> FakeGraphAPI:
         app = Starlette(
             routes=[Route(f"/{VERSION}/{{phone_id}}/messages", self._messages, methods=["POST"])]
         )
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-        )
-        self._server.capture_signals = lambda: __import__("contextlib").nullcontext()  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.005)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = LoopbackServer(app)
+        self.port = await self._server.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None and self._task is not None
-        self._server.should_exit = True
-        await self._task
+        assert self._server is not None
+        await self._server.stop()
 
     @property
     def base_url(self) -> str:
@@ -119,7 +111,7 @@ class FakeGraphAPI:
                 return JSONResponse(error, status_code=status)
             self.sent.append(body)
             recipient = str(body.get("to"))
-            self.by_recipient.setdefault(recipient, []).append(__import__("time").monotonic())
+            self.by_recipient.setdefault(recipient, []).append(time.monotonic())
             self._recipient_events.setdefault(recipient, asyncio.Event()).set()
             self._changed.notify_all()
         return JSONResponse(
