@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bot.app import serve
 from bot.config import Settings
@@ -35,16 +35,8 @@ async def test_a_full_disk_keeps_counts_until_there_is_room(tmp_path: Path) -> N
         assert db.execute("SELECT SUM(count) FROM usage").fetchone() == (3001,)
 
 
-def bot_settings(tmp_path: Path, api: FakeBotAPI, **extra: object) -> Settings:
-    base = Settings(
-        db_path=tmp_path / "u.db",
-        telegram_token=api.token,
-        telegram_api_base_url=api.base_url,
-        telegram_rate_limit=0,
-        content_poll_seconds=0,
-        http_timeout=0.5,
-    )
-    return replace(base, **extra)  # type: ignore[arg-type]
+def bot_settings(tmp_path: Path, api: FakeBotAPI, db_path: Path | None = None, **extra: Any) -> Settings:
+    return api.settings(db_path or tmp_path / "u.db", **{"http_timeout": 0.5, **extra})
 
 
 async def test_the_bot_api_answering_500s_and_timeouts_for_a_while(tmp_path: Path) -> None:

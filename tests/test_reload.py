@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import serve
-from bot.config import ROOT, Settings
+from bot.config import ROOT
 from bot.engine.events import Text
 from bot.runtime import Runtime, build_engine
 from tests.fakes.bot_api import FakeBotAPI
@@ -49,12 +49,9 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     async with FakeBotAPI() as api:
-        settings = Settings(
+        settings = api.settings(
+            tmp_path / "u.db",
             content_dir=content,
-            db_path=tmp_path / "u.db",
-            telegram_token=api.token,
-            telegram_api_base_url=api.base_url,
-            telegram_rate_limit=0,
             admin_ids=frozenset({ADMIN}),
             content_poll_seconds=0.05,
         )

@@ -151,13 +151,7 @@ async def test_replies_keep_flowing_while_another_process_locks_the_database(
     tmp_path: Path,
 ) -> None:
     async with FakeBotAPI() as api:
-        settings = Settings(
-            db_path=tmp_path / "usage.db",
-            telegram_token=api.token,
-            telegram_api_base_url=api.base_url,
-            telegram_rate_limit=0,
-            content_poll_seconds=0,
-        )
+        settings = api.settings(tmp_path / "usage.db")
         stop, started = asyncio.Event(), Started()
         task = asyncio.create_task(serve(settings, stop, started))
         await started.wait()
@@ -193,14 +187,7 @@ async def test_privacy_no_identifier_text_or_coordinates_reach_the_database(tmp_
         "longitude": "117.09876",
     }
     async with FakeBotAPI() as api:
-        settings = Settings(
-            db_path=tmp_path / "usage.db",
-            telegram_token=api.token,
-            telegram_api_base_url=api.base_url,
-            telegram_rate_limit=0,
-            content_poll_seconds=0,
-            admin_ids=frozenset({987654321}),
-        )
+        settings = api.settings(tmp_path / "usage.db", admin_ids=frozenset({987654321}))
         stop, started = asyncio.Event(), Started()
         task = asyncio.create_task(serve(settings, stop, started))
         await started.wait()

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,15 +60,7 @@ class Running:
 
 
 def base_settings(tmp_path: Path, api: FakeBotAPI, **overrides: Any) -> Settings:
-    settings = Settings(
-        db_path=tmp_path / "usage.db",
-        telegram_token=api.token,
-        telegram_api_base_url=api.base_url,
-        telegram_rate_limit=0,
-        admin_ids=frozenset({ADMIN}),
-        content_poll_seconds=0,
-    )
-    return replace(settings, **overrides)
+    return api.settings(tmp_path / "usage.db", **{"admin_ids": frozenset({ADMIN}), **overrides})
 
 
 @pytest.fixture()

@@ -16,7 +16,8 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.config import Settings
 from tests.fakes.loopback import LoopbackServer
 
 JSON_FIELDS = {
@@ -85,6 +87,17 @@ class FakeBotAPI:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
+
+    def settings(self, db_path: Path, **overrides: Any) -> Settings:
+        """Settings for a bot talking to this fake: no rate limit, no content polling."""
+        base = Settings(
+            db_path=db_path,
+            telegram_token=self.token,
+            telegram_api_base_url=self.base_url,
+            telegram_rate_limit=0,
+            content_poll_seconds=0,
+        )
+        return replace(base, **overrides)
 
     # ------------------------------------------------------------------ test controls
 
