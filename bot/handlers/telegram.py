@@ -337,7 +337,9 @@ class TelegramChannel:
         return chat.id, _
 
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        admin = await self._admin(update, N_("Sorry, usage statistics are only for the team that runs Orienta."))
+        admin = await self._admin(
+            update, N_("Sorry, usage statistics are only for the team that runs Orienta.")
+        )
         if admin is None:
             return
         chat_id, _ = admin
@@ -351,7 +353,9 @@ class TelegramChannel:
         await self._send_all(chat_id, [Outgoing(text_summary(periods, _))])
 
     async def on_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        admin = await self._admin(update, N_("Sorry, only the team that runs Orienta can reload content."))
+        admin = await self._admin(
+            update, N_("Sorry, only the team that runs Orienta can reload content.")
+        )
         if admin is None:
             return
         chat_id, _ = admin

@@ -28,6 +28,7 @@ QUESTION_WEIGHT = 1.0
 K1, B = 1.2, 0.5
 MAX_POSTINGS = 256  # a query term looks at most at its 256 strongest entries
 UNKNOWN_PERCENTILE = 0.5
+UNKNOWN_CAP = 3
 RERANK = 8  # candidates re-ranked by score and coverage
 PAIR_WEIGHT = 0.5  # a pair of adjacent words, relative to a single word
 
@@ -109,7 +110,7 @@ class TopicIndex:
         single = undouble(word)
         if single in self.vocabulary:
             return single
-        if len(word) < 5 or word.isdigit():  # "gano" is not a typo of "gato"
+        if len(word) < 6 or word.isdigit():  # "gano" is not a typo of "gato"
             return None
         max_edits = 1 if len(word) <= 8 else 2
         best: tuple[int, str] | None = None
@@ -153,7 +154,11 @@ class TopicIndex:
                 scores[doc] += contribution
         if not scores:
             return []
-        total = sum(t.weight for t in terms) or 1.0
+        # Long messages carry filler the content never uses ("disculpe la molestia, queria
+        # preguntar..."): past UNKNOWN_CAP unknown words, more of them do not lower confidence.
+        known = sum(t.weight for t in terms if t.known)
+        unknown = sorted((t.weight for t in terms if not t.known), reverse=True)[:UNKNOWN_CAP]
+        total = known + sum(unknown) or 1.0
         shortlist = heapq.nlargest(RERANK, scores.items(), key=lambda item: item[1])
         out = []
         for doc, score in shortlist:

@@ -16,6 +16,9 @@ from bot.matching.index import Scored, TopicIndex
 MIN_CONFIDENCE = 0.45  # share of the query's information the best entry must explain
 MIN_EVIDENCE = 0.9  # total idf the best entry must match: one common word is not enough
 CLOSE_CALL = 0.9  # a runner-up within 90% of the best score is offered too
+CLEAR_MARGIN = 2.0  # best BM25 score at least this many times the runner-up's...
+CLEAR_EVIDENCE = 4.5  # ...with this much idf matched...
+CLEAR_MIN_COVERAGE = 0.35  # ...and at least this share explained
 
 
 class Intent(StrEnum):
@@ -127,9 +130,10 @@ class Matcher:
         if not words:
             return Match(code, Intent.EMPTY if not danger else Intent.NONE, danger=danger)
         content = model.analyzer.content_words(fixed)
-        if not content and tuple(words) in model.function_only:
-            topic = model.function_only[tuple(words)]
-            return Match(code, Intent.TOPIC, topic=topic, score=1.0, danger=danger)
+        if not content:
+            topic = _function_only_topic(model.function_only, words)
+            if topic is not None:
+                return Match(code, Intent.TOPIC, topic=topic, score=1.0, danger=danger)
         social = [
             w
             for w in fixed
@@ -145,7 +149,15 @@ class Matcher:
             return Match(code, Intent.NONE, danger=danger)
         best = found[0]
         evidence = best.coverage * sum(t.weight for t in terms)
-        if best.coverage < MIN_CONFIDENCE or evidence < MIN_EVIDENCE:
+        runner_up = found[1].score if len(found) > 1 else 0.0
+        # A clear winner with specific evidence is confident even when much of a long message is
+        # unknown to the content: one entry explains the words that matter.
+        clear = (
+            best.score >= CLEAR_MARGIN * runner_up
+            and evidence >= CLEAR_EVIDENCE
+            and best.coverage >= CLEAR_MIN_COVERAGE
+        )
+        if (best.coverage < MIN_CONFIDENCE and not clear) or evidence < MIN_EVIDENCE:
             return Match(
                 code,
                 Intent.NONE,
@@ -180,6 +192,21 @@ class Matcher:
                 if tuple(stems[i : i + n]) == phrase:
                     keep[i : i + n] = [False] * n
         return keep
+
+
+def _function_only_topic(examples: dict[tuple[str, ...], str], words: Sequence[str]) -> str | None:
+    """The topic of the longest function-word example wholly inside `words` ("quien eres tu"
+    contains "quien eres"), when the message adds at most two words to it."""
+    present = set(words)
+    best: tuple[int, str] | None = None
+    for example, topic in examples.items():
+        if (
+            set(example) <= present
+            and len(present) - len(set(example)) <= 2
+            and (best is None or len(example) > best[0])
+        ):
+            best = (len(example), topic)
+    return best[1] if best else None
 
 
 def _by_first(phrases: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
