@@ -199,7 +199,7 @@ def test_sharing_a_location_in_tijuana_lists_the_three_nearest_grupos_beta(engin
         "Grupo Beta Mexicali",
     ]
     assert reply.places[0].distance_km is not None and reply.places[0].distance_km < 5
-    assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a unos" in reply.text
+    assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a unos 2 km" in reply.text
     assert "No tenemos teléfono ni dirección verificados" in reply.text and "911" in reply.text
     assert [u.kind for u in response.usage] == [UsageKind.LOCATION]
 
@@ -208,7 +208,7 @@ def test_a_location_in_chiapas_finds_tapachula_first(engine: Engine) -> None:
     (reply,) = engine.handle(Location(14.91, -92.27, "en")).replies
     assert isinstance(reply, PlacesReply)
     assert reply.places[0].name == "Grupo Beta Tapachula"
-    assert "about 1.4 km" in reply.text or "about 1." in reply.text
+    assert "1. Grupo Beta Tapachula – Tapachula, Chiapas: about 2 km" in reply.text  # 1.5 km, rounded
 
 
 def test_a_location_far_from_every_group_says_so(engine: Engine) -> None:

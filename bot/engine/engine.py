@@ -545,4 +545,7 @@ def _guides(language: Language) -> dict[str, Tree]:
 
 
 def _round_km(km: float) -> str:
-    return str(round(km)) if km >= 10 else f"{km:.1f}"
+    # Coordinates are city centres: a finer figure than this would be false precision.
+    if km < 1:
+        return "<1"
+    return str(round(km)) if km >= 10 else f"{km:.0f}"
