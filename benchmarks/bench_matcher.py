@@ -119,7 +119,7 @@ class LinearScan:
         self.analyzers = {}
         self.entries: dict[str, list[tuple[str, frozenset[str]]]] = {}
         for code, lang in content.languages.items():
-            analyzer = Analyzer(lang.stemmer, lang.abbreviations, lang.stopwords)
+            analyzer = Analyzer(lang.stemmer, lang.abbreviations, lang.stopwords, lang.phonetic)
             self.analyzers[code] = analyzer
             self.entries[code] = [
                 (

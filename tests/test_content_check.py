@@ -245,3 +245,12 @@ def test_python_dash_m_bot_content_check_runs() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 error(s), 0 warning(s)" in done.stdout
     assert "example questions match their entry" in done.stdout
+
+
+def test_a_malformed_phonetic_block_is_reported(content_copy: Path) -> None:
+    faq = content_copy / "faq_es.yaml"
+    line = edit(faq, "  phonetic: [[ch,", "  phonetic: [[ch, x, y], [ch,")
+    assert (
+        f"{faq}:{line}: 'phonetic' must be a list of [from, to] pairs, e.g. [[z, s], [v, b]]"
+        in messages(check(content_copy))
+    )

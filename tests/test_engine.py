@@ -208,7 +208,9 @@ def test_a_location_in_chiapas_finds_tapachula_first(engine: Engine) -> None:
     (reply,) = engine.handle(Location(14.91, -92.27, "en")).replies
     assert isinstance(reply, PlacesReply)
     assert reply.places[0].name == "Grupo Beta Tapachula"
-    assert "1. Grupo Beta Tapachula – Tapachula, Chiapas: about 2 km" in reply.text  # 1.5 km, rounded
+    assert (
+        "1. Grupo Beta Tapachula – Tapachula, Chiapas: about 2 km" in reply.text
+    )  # 1.5 km, rounded
 
 
 def test_a_location_far_from_every_group_says_so(engine: Engine) -> None:

@@ -35,7 +35,9 @@ async def test_a_full_disk_keeps_counts_until_there_is_room(tmp_path: Path) -> N
         assert db.execute("SELECT SUM(count) FROM usage").fetchone() == (3001,)
 
 
-def bot_settings(tmp_path: Path, api: FakeBotAPI, db_path: Path | None = None, **extra: Any) -> Settings:
+def bot_settings(
+    tmp_path: Path, api: FakeBotAPI, db_path: Path | None = None, **extra: Any
+) -> Settings:
     return api.settings(db_path or tmp_path / "u.db", **{"http_timeout": 0.5, **extra})
 
 

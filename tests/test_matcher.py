@@ -141,3 +141,33 @@ def test_forced_language(matcher: Matcher) -> None:
 def test_very_long_messages_are_cut_before_matching(matcher: Matcher) -> None:
     found = matcher.match("me pidieron mordida " + "bla " * 5000)
     assert found.lang == "es"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("ke ago si me agara la migra", "rights.detention"),  # silent h, rr written r
+        ("nesesito ayuda con el permizo de mi carro", "paisano.vehicle_permit"),  # s for c, z for s
+        ("cuanto tiempo tengo pa pedir el refujio", "rights.asylum"),  # j for g
+        (
+            "me yamaron disiendo que tienen a mi hermano y quieren dinero",
+            "safety.extortion",
+        ),  # y for ll
+        ("que es eso de los grupos veta", "beta.what_are"),  # v for b
+        (
+            "puedo llevar mi perro a mexico",
+            "paisano.goods",
+        ),  # "perro" is not the function word "pero"
+    ],
+)
+def test_spanish_spelled_by_sound(matcher: Matcher, text: str, topic: str) -> None:
+    found = matcher.match(text)
+    assert (found.lang, found.topic) == ("es", topic)
+
+
+def test_sound_alike_folding_comes_from_the_content(matcher: Matcher) -> None:
+    es = matcher.models["es"].analyzer
+    assert es.sound("permizo") == es.sound("permiso")
+    assert es.sound("ablar") == es.sound("hablar")
+    assert es.sound("perro") != es.sound("permiso")
+    assert matcher.models["en"].analyzer.phonetic_rules == ()  # English defines none

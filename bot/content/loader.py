@@ -41,6 +41,7 @@ CONFIDENCE = ("high", "medium", "undated")
 
 ENTRY_KEYS = ("id", "title", "answer", "questions", "keywords", "related", "source", "reviewed")
 LANGUAGE_KEYS = ("code", "name", "stemmer", "abbreviations", "stopwords", "greetings", "thanks")
+LANGUAGE_OPTIONAL = ("phonetic",)
 PLACE_KEYS = ("id", "name", "state", "city", "lat", "lon", "confidence", "evidence_date", "source")
 PLACE_OPTIONAL = ("coords_are", "source_note")
 
@@ -174,9 +175,9 @@ def _read_language(report: Report, path: Path, root: LineDict, code: str) -> dic
     )
     if block is None:
         report.error(path, 1, "missing the 'language' block (code, name, stemmer, ...)")
-        return {"code": code, "name": code, "stemmer": "english"}
+        return {"code": code, "name": code, "stemmer": "english", "phonetic": ()}
     r = _Reader(report, path, block, "language")
-    r.check_keys(LANGUAGE_KEYS)
+    r.check_keys(LANGUAGE_KEYS, LANGUAGE_OPTIONAL)
     if block.get("code") != code:
         r.error(
             "code", f"language code '{block.get('code')}' does not match the file name ({code})"
@@ -194,8 +195,16 @@ def _read_language(report: Report, path: Path, root: LineDict, code: str) -> dic
     ):
         r.error("abbreviations", "'abbreviations' must map short forms to words, e.g. 'xq: porque'")
         abbreviations = {}
+    phonetic = block.get("phonetic") or []
+    if not isinstance(phonetic, list) or not all(
+        isinstance(rule, list) and len(rule) == 2 and all(isinstance(x, str) for x in rule)
+        for rule in phonetic
+    ):
+        r.error("phonetic", "'phonetic' must be a list of [from, to] pairs, e.g. [[z, s], [v, b]]")
+        phonetic = []
     return {
         "code": code,
+        "phonetic": tuple((a.lower(), b.lower()) for a, b in phonetic),
         "name": r.text("name", max_len=20),
         "stemmer": stemmer or "english",
         "abbreviations": {k.lower(): v.lower() for k, v in abbreviations.items()},

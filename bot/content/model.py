@@ -82,6 +82,7 @@ class Language:
     name: str
     stemmer: str
     abbreviations: Mapping[str, str]
+    phonetic: tuple[tuple[str, str], ...]  # sound-alike spellings, for words not in the vocabulary
     stopwords: frozenset[str]
     greetings: tuple[str, ...]
     thanks: tuple[str, ...]

@@ -46,15 +46,34 @@ class Analyzer:
     """One language's analysis chain. Cheap to call: stems are cached."""
 
     def __init__(
-        self, stemmer: str, abbreviations: Mapping[str, str], stopwords: Iterable[str]
+        self,
+        stemmer: str,
+        abbreviations: Mapping[str, str],
+        stopwords: Iterable[str],
+        phonetic: Iterable[tuple[str, str]] = (),
     ) -> None:
         self._stemmer = snowballstemmer.stemmer(stemmer)
+        self.phonetic_rules = tuple(phonetic)
         self.abbreviations = {fold(k): tuple(tokenize(v)) for k, v in abbreviations.items()}
         self.stopwords = frozenset(t for w in stopwords for t in tokenize(w))
+        self._stopword_sounds = (
+            frozenset(self.sound(w) for w in self.stopwords) if self.phonetic_rules else frozenset()
+        )
         self.stem = lru_cache(maxsize=65536)(self._stem)
 
     def _stem(self, word: str) -> str:
         return str(self._stemmer.stemWord(word)) if not word.isdigit() else word
+
+    def sound(self, word: str) -> str:
+        """The word folded by the language's sound-alike rules ("permizo" and "permiso" agree)."""
+        for before, after in self.phonetic_rules:
+            word = word.replace(before, after)
+        return _REPEAT2.sub(r"\1", word)
+
+    def is_function_word(self, word: str) -> bool:
+        return word in self.stopwords or (
+            bool(self._stopword_sounds) and self.sound(word) in self._stopword_sounds
+        )
 
     def words(self, text: str) -> list[str]:
         """All tokens, abbreviations expanded, stopwords kept (for phrases such as 'help me')."""

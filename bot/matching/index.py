@@ -93,6 +93,13 @@ class TopicIndex:
         for word in sorted(surface, key=lambda w: (-surface[w], w)):  # frequent words win ties
             if not word.isdigit():
                 self._by_length[(word[0], len(word))].append(word)
+        # Sound-alike spellings ("nesesito" for "necesito"): folded form -> most frequent word.
+        # Keyed by the folded stem, so "agara" finds "agarro" (both "agar").
+        self._sounds: dict[str, str] = {}
+        if analyzer.phonetic_rules:
+            for word in sorted(surface, key=lambda w: (-surface[w], w)):
+                self._sounds.setdefault(analyzer.sound(analyzer.stem(word)), word)
+                self._sounds.setdefault(analyzer.sound(word), word)
         self.correct = lru_cache(maxsize=65536)(self._correct)
 
     @staticmethod
@@ -110,6 +117,16 @@ class TopicIndex:
         single = undouble(word)
         if single in self.vocabulary:
             return single
+        if self.analyzer.is_function_word(word):
+            return None  # "eres", "ago" (hago): nothing to correct towards
+        if self._sounds and len(word) >= 3 and not word.isdigit():
+            sound = self.analyzer.sound
+            alike = self._sounds.get(sound(word)) or self._sounds.get(
+                sound(self.analyzer.stem(word))
+            )
+            # Sounding alike is not enough on its own: "recommend" is not "recomendacion".
+            if alike is not None and OSA.distance(word, alike, score_cutoff=2) <= 2:
+                return alike
         if len(word) < 6 or word.isdigit():  # "gano" is not a typo of "gato"
             return None
         max_edits = 1 if len(word) <= 8 else 2
@@ -139,6 +156,8 @@ class TopicIndex:
         terms: dict[str, QueryTerm] = {}
         for word in self.analyzer.content_words(words):
             fixed = self.correct(word)
+            if fixed is None and self.analyzer.is_function_word(word):
+                continue  # a misspelt function word ("ago" for "hago") says nothing either
             stem = self.analyzer.stem(fixed or word)
             if stem in self.idf:
                 terms[stem] = QueryTerm(stem, self.idf[stem], True)

@@ -60,7 +60,7 @@ class Matcher:
         self.default = content.default_language
         self.models: dict[str, _LanguageModel] = {}
         for code, lang in content.languages.items():
-            analyzer = Analyzer(lang.stemmer, lang.abbreviations, lang.stopwords)
+            analyzer = Analyzer(lang.stemmer, lang.abbreviations, lang.stopwords, lang.phonetic)
             extra = (*lang.greetings, *lang.thanks, *lang.safety.triggers)
             index = TopicIndex(analyzer, lang.entries.values(), extra)
             vocabulary = (
