@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from bot.stats.store import UsageStore
 from bot.web.app import build_app
 from tests.test_whatsapp import check_limits
 
+UNUSED_DB = Path("/nonexistent/fuzz.db")  # the store is never started: counts stay in memory
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EXPIRED = {
     "Ese botón ya no funciona. Aquí está el menú:",
@@ -184,7 +186,7 @@ def telegram_app(engine: Engine) -> tuple[TestClient, str]:
     )
     runtime = Runtime(
         engine,
-        UsageStore(__import__("pathlib").Path("/nonexistent/fuzz.db")),
+        UsageStore(UNUSED_DB),
         config.content_dir,
         config.locale_dir,
     )
@@ -234,7 +236,7 @@ def whatsapp_channel(engine: Engine, sent: list[dict[str, Any]]) -> WhatsAppChan
     )
     runtime = Runtime(
         engine,
-        UsageStore(__import__("pathlib").Path("/nonexistent/fuzz.db")),
+        UsageStore(UNUSED_DB),
         config.content_dir,
         config.locale_dir,
     )
