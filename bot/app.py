@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.runtime import Runtime, build_engine
 from bot.stats.store import UsageStore
+from bot.web.server import InLoopServer
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,10 @@ async def serve(
         build_engine, settings.content_dir, settings.locale_dir
     )
     if engine is None:
-        print("orienta run: the content has errors:\n" + "\n".join(problems), file=sys.stderr)
+        print(
+            "orienta run: the content has errors:\n" + "\n".join(map(str, problems)),
+            file=sys.stderr,
+        )
         return 1
     stats = UsageStore(settings.db_path)
     await stats.start()
@@ -110,8 +114,7 @@ async def serve(
         for task in tasks:
             task.cancel()
         if server is not None:
-            server.should_exit = True
-            await server.task
+            await server.stop()
         if telegram is not None:
             await telegram.stop()
         if whatsapp is not None:
@@ -123,50 +126,15 @@ async def serve(
     return 0
 
 
-class WebServer:
-    """uvicorn in our own event loop; signals stay ours."""
-
-    def __init__(self, server, task: asyncio.Task[None]) -> None:  # type: ignore[no-untyped-def]
-        self.server, self.task = server, task
-
-    @property
-    def should_exit(self) -> bool:
-        return bool(self.server.should_exit)
-
-    @should_exit.setter
-    def should_exit(self, value: bool) -> None:
-        self.server.should_exit = value
-
-    @property
-    def port(self) -> int:
-        return int(self.server.servers[0].sockets[0].getsockname()[1])
-
-
-async def start_web(settings: Settings, runtime: Runtime, telegram, whatsapp) -> WebServer:  # type: ignore[no-untyped-def]
-    import uvicorn
-
+async def start_web(settings: Settings, runtime: Runtime, telegram, whatsapp) -> InLoopServer:  # type: ignore[no-untyped-def]
     from bot.web.app import build_app
 
-    app = build_app(settings, runtime, telegram, whatsapp)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
+    server = InLoopServer(
+        build_app(settings, runtime, telegram, whatsapp), settings.host, settings.port
     )
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # signals stay ours
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises the bind error
-            raise RuntimeError("web server stopped at start-up")
-        await asyncio.sleep(0.01)
-    web = WebServer(server, task)
-    log.info("web server on %s:%d", settings.host, web.port)
-    return web
+    port = await server.start()
+    log.info("web server on %s:%d", settings.host, port)
+    return server
 
 
 async def watch_content(runtime: Runtime, every: float, stop: asyncio.Event) -> None:

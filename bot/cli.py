@@ -20,8 +20,8 @@ from bot.content.selftest import Miss, run_examples
 from bot.engine.engine import Engine
 from bot.engine.events import Text
 from bot.engine.replies import Response
-from bot.i18n import Catalogs
 from bot.matching.matcher import Intent
+from bot.runtime import build_engine
 from bot.stats.report import GROUPINGS, group, percent, summarize
 
 
@@ -111,10 +111,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def build_engine(settings: Settings) -> Engine:
-    from bot.content.loader import load_content
-
-    return Engine(load_content(settings.content_dir), Catalogs(settings.locale_dir))
+def _engine(settings: Settings) -> Engine:
+    engine, errors = build_engine(settings.content_dir, settings.locale_dir)
+    if engine is None:
+        raise ContentError(errors)
+    return engine
 
 
 # ---------------------------------------------------------------------- run
@@ -209,7 +210,7 @@ def _stats(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     from bot.handlers.console import ConsoleChat
 
-    engine = build_engine(_settings(args))
+    engine = _engine(_settings(args))
     chat = ConsoleChat(engine, sys.stdout, args.lang)
     interactive = sys.stdin.isatty()
     chat.start()
@@ -230,7 +231,7 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    engine = build_engine(_settings(args))
+    engine = _engine(_settings(args))
     forced = None if args.lang == "auto" else args.lang
     if forced is not None and forced not in engine.content.languages:
         print(

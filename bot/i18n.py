@@ -19,6 +19,16 @@ DOMAIN = "messages"
 FALLBACK = "es"
 
 
+def N_(message: str) -> str:
+    """Marks a string for extraction (`make i18n`) whose translation happens later."""
+    return message
+
+
+def base_language(code: str | None) -> str | None:
+    """'es-MX' -> 'es', 'en_US' -> 'en': platforms send IETF tags or locales."""
+    return code.split("-")[0].split("_")[0].lower() if code else None
+
+
 def _load(locale_dir: Path, lang: str) -> gettext.NullTranslations | None:
     folder = locale_dir / lang / "LC_MESSAGES"
     po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.content.loader import read_content
-from bot.content.problems import Report
+from bot.content.problems import Problem, Report
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.matching.matcher import Matcher
@@ -52,9 +52,10 @@ class Runtime:
         an admin who asked gets the answer directly) and return the `file:line` errors."""
         async with self._reloading:
             started = time.perf_counter()
-            engine, problems = await asyncio.to_thread(
+            engine, errors = await asyncio.to_thread(
                 build_engine, self.content_dir, self.locale_dir
             )
+            problems = [str(p) for p in errors]
             self.last_reload_ms = (time.perf_counter() - started) * 1000
             if engine is None:
                 log.error(
@@ -79,9 +80,10 @@ class Runtime:
             return None
 
 
-def build_engine(content_dir: Path, locale_dir: Path) -> tuple[Engine | None, list[str]]:
+def build_engine(content_dir: Path, locale_dir: Path) -> tuple[Engine | None, list[Problem]]:
+    """The engine over validated content, or None and the errors (warnings never stop it)."""
     report = Report()
     content = read_content(content_dir, report)
     if content is None or report.errors:
-        return None, [str(p) for p in report.errors]
+        return None, report.errors
     return Engine(content, Catalogs(locale_dir), Matcher(content)), []

@@ -30,7 +30,7 @@ from bot.stats.store import UsageStore
 from bot.web.app import build_app
 from tests.test_whatsapp import check_limits
 
-UNUSED_DB = Path("/nonexistent/fuzz.db")  # the store is never started: counts stay in memory
+UNUSED_DB = Path("/nonexistent/fuzz.db")
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EXPIRED = {
     "Ese botón ya no funciona. Aquí está el menú:",
@@ -176,6 +176,11 @@ json_values = st.recursive(
 )
 
 
+def memory_runtime(engine: Engine, config: Settings) -> Runtime:
+    """A runtime whose usage store is never started: counts stay in memory."""
+    return Runtime(engine, UsageStore(UNUSED_DB), config.content_dir, config.locale_dir)
+
+
 def telegram_app(engine: Engine) -> tuple[TestClient, str]:
     from bot.handlers.telegram import TelegramChannel
 
@@ -184,12 +189,7 @@ def telegram_app(engine: Engine) -> tuple[TestClient, str]:
         telegram_webhook_url="https://example.org/telegram/webhook",
         telegram_rate_limit=0,
     )
-    runtime = Runtime(
-        engine,
-        UsageStore(UNUSED_DB),
-        config.content_dir,
-        config.locale_dir,
-    )
+    runtime = memory_runtime(engine, config)
     channel = TelegramChannel(runtime, config)
     return TestClient(build_app(config, runtime, telegram=channel)), channel.webhook_secret
 
@@ -234,12 +234,7 @@ def whatsapp_channel(engine: Engine, sent: list[dict[str, Any]]) -> WhatsAppChan
         whatsapp_app_secret="s",
         whatsapp_verify_token="v",
     )
-    runtime = Runtime(
-        engine,
-        UsageStore(UNUSED_DB),
-        config.content_dir,
-        config.locale_dir,
-    )
+    runtime = memory_runtime(engine, config)
     channel = WhatsAppChannel(runtime, config)
 
     def graph(request: httpx.Request) -> httpx.Response:

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import snowballstemmer
+from rapidfuzz import process
 
+from bot import limits
 from bot.content.model import (
     Content,
     Entry,
@@ -110,8 +112,6 @@ class _Reader:
 
 
 def _closest(word: str, choices: tuple[str, ...]) -> str:
-    from rapidfuzz import process
-
     found = process.extractOne(word, choices, score_cutoff=70)
     return f" (did you mean '{found[0]}'?)" if found else ""
 
@@ -230,8 +230,6 @@ Locations = dict[tuple[str, str, str], tuple[Path, int]]
 def _read_entries(
     report: Report, path: Path, root: LineDict, code: str = "", locations: Locations | None = None
 ) -> dict[str, tuple[Entry, int]]:
-    from bot import limits
-
     entries: dict[str, tuple[Entry, int]] = {}
     for r, _ in _items(report, path, root, "entries", "entry"):
         r.check_keys(ENTRY_KEYS)
@@ -282,8 +280,6 @@ def _read_option(r: _Reader) -> Option:
     action = r.data.get("action")
     if action is not None and action not in ACTIONS:
         r.error("action", f"{r.what}: unknown action '{action}'; one of: {', '.join(ACTIONS)}")
-    from bot import limits
-
     return Option(
         label=r.text("label", max_len=limits.TITLE_MAX),
         next=r.text("next") if "next" in r.data else None,
@@ -292,9 +288,7 @@ def _read_option(r: _Reader) -> Option:
     )
 
 
-def _read_tree(report: Report, path: Path, r: _Reader) -> Tree | None:
-    from bot import limits
-
+def _read_tree(report: Report, path: Path, r: _Reader) -> Tree:
     r.check_keys(("id", "title", "start", "nodes"))
     tree_id = r.text("id")
     if tree_id and not tree_id.startswith("tree."):
@@ -413,7 +407,7 @@ def _read_trees(
     trees: dict[str, tuple[Tree, int]] = {}
     for r, _ in _items(report, path, root, "trees", "guided path"):
         tree = _read_tree(report, path, r)
-        if tree is None or not tree.id:
+        if not tree.id:
             continue
         if tree.id in trees:
             r.error("id", f"guided path '{tree.id}' is defined twice")
@@ -423,8 +417,6 @@ def _read_trees(
     items: list[MenuItem] = []
     if isinstance(menu, LineList) and all(isinstance(m, str) for m in menu):
         items = [MenuItem(m.strip()) for m in menu]
-        from bot import limits
-
         if not 1 <= len(items) <= limits.MAX_OPTIONS:
             report.error(
                 path,
@@ -457,9 +449,6 @@ def _read_places(report: Report, path: Path) -> tuple[tuple[Place, ...], tuple[s
         source = r.text("source")
         if source and not source.startswith(("https://", "http://")):
             r.error("source", "source must be a web address (http...)")
-        for field in ("phone", "address", "hours"):
-            if field in r.data:  # pragma: no cover - check_keys already rejects these
-                r.error(field, "contact data may only be added once verified")
         places.append(
             Place(
                 id=place_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -115,7 +116,7 @@ class Content:
     catalog: frozenset[str] = field(default_factory=frozenset)
     default_language: str = "es"
 
-    @property
+    @cached_property  # content is immutable: sort once, not at every button press
     def states(self) -> tuple[str, ...]:
         """States with a Grupo Beta, verified or not, in alphabetical order."""
         return tuple(sorted({p.state for p in self.places} | set(self.unverified_states)))

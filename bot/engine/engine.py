@@ -23,7 +23,7 @@ from bot.engine.replies import (
     Usage,
     UsageKind,
 )
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, base_language
 from bot.matching.matcher import Intent, Match, Matcher
 
 NEAREST_COUNT = 3
@@ -31,11 +31,6 @@ FAR_KM = 300.0  # beyond this the "nearest" group is no practical help on foot
 RELATED_MAX = 3
 
 Translate = Callable[[str], str]
-
-
-def N_(message: str) -> str:
-    """Marks a string for extraction whose translation happens later."""
-    return message
 
 
 class Engine:
@@ -68,8 +63,12 @@ class Engine:
         return self.matcher.match(text, hint, lang)
 
     def language_of(self, hint: str | None) -> str:
-        code = (hint or "").split("-")[0].split("_")[0].lower()
-        return code if code in self.content.languages else self.content.default_language
+        code = base_language(hint)
+        return (
+            code
+            if code is not None and code in self.content.languages
+            else self.content.default_language
+        )
 
     # ------------------------------------------------------------------ events
 

@@ -38,6 +38,7 @@ from bot.engine.payload import Kind, decode
 from bot.engine.replies import Reply, Response, TextReply, Usage, UsageKind
 from bot.handlers.telegram_render import Outgoing, render
 from bot.handlers.telegram_request import JSONRequest
+from bot.i18n import N_
 from bot.memory import ExpiringMap, FloodGuard
 from bot.runtime import Runtime
 from bot.stats.report import last_days, summarize, text_summary
@@ -58,10 +59,6 @@ COMMANDS = {
     "about": CommandName.ABOUT,
     "privacy": CommandName.PRIVACY,
 }
-
-
-def N_(message: str) -> str:
-    return message
 
 
 COMMAND_DESCRIPTIONS = {

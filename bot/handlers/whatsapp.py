@@ -36,21 +36,6 @@ CHANNEL = "whatsapp"
 PATH = "/whatsapp/webhook"
 OUTSIDE_WINDOW = 131047  # more than 24 hours since the user last wrote: only templates may be sent
 SEND_ATTEMPTS = 5
-UNSUPPORTED = {
-    "image",
-    "audio",
-    "video",
-    "sticker",
-    "document",
-    "contacts",
-    "voice",
-    "reaction",
-    "order",
-    "system",
-    "unknown",
-    "unsupported",
-    "button",
-}
 
 
 class WhatsAppChannel:
@@ -165,7 +150,7 @@ class WhatsAppChannel:
                 return Location(float(where["latitude"]), float(where["longitude"]), hint)
             except (KeyError, TypeError, ValueError):
                 return Unsupported("location", hint)
-        if kind in UNSUPPORTED or kind:
+        if kind:  # image, audio, sticker, document, reaction...
             return Unsupported(str(kind), hint)
         return None
 

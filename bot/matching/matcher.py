@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from bot import limits
 from bot.content.model import Content, Language
+from bot.i18n import base_language
 from bot.matching.analyzer import Analyzer, fold, tokenize
 from bot.matching.index import Scored, TopicIndex
 
@@ -103,7 +104,7 @@ class Matcher:
         votes = {code: sum(t in words for t in tokens) for code, words in self._exclusive.items()}
         best = max(votes.values(), default=0)
         leaders = [code for code, n in votes.items() if n == best]
-        fallback = _base_language(hint)
+        fallback = base_language(hint)
         if len(leaders) == 1 and best > 0:
             return leaders[0]
         if fallback in leaders:
@@ -215,11 +216,6 @@ def _by_first(phrases: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, 
         if phrase:
             index.setdefault(phrase[0], []).append(phrase)
     return {first: tuple(group) for first, group in index.items()}
-
-
-def _base_language(code: str | None) -> str | None:
-    """'es-MX' -> 'es'; Telegram sends IETF tags."""
-    return code.split("-")[0].split("_")[0].lower() if code else None
 
 
 def _names(text: str) -> frozenset[str]:

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.config import Settings
-from tests.fakes.loopback import LoopbackServer
+from bot.web.server import InLoopServer
 
 JSON_FIELDS = {
     "reply_markup",
@@ -65,7 +65,7 @@ class FakeBotAPI:
         self.replies_by_chat: dict[int, list[float]] = {}
         self.last_reply: dict[int, dict[str, Any]] = {}
         self._chat_events: dict[int, asyncio.Event] = {}
-        self._server: LoopbackServer | None = None
+        self._server: InLoopServer | None = None
         self.port = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -74,7 +74,7 @@ class FakeBotAPI:
         app = Starlette(
             routes=[Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"])]
         )
-        self._server = LoopbackServer(app)
+        self._server = InLoopServer(app)
         self.port = await self._server.start()
         return self
 

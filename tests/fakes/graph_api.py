@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.fakes.loopback import LoopbackServer
+from bot.web.server import InLoopServer
 
 VERSION = "v21.0"
 
@@ -30,14 +30,14 @@ class FakeGraphAPI:
         self._recipient_events: dict[str, asyncio.Event] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
-        self._server: LoopbackServer | None = None
+        self._server: InLoopServer | None = None
         self.port = 0
 
     async def __aenter__(self) -> FakeGraphAPI:
         app = Starlette(
             routes=[Route(f"/{VERSION}/{{phone_id}}/messages", self._messages, methods=["POST"])]
         )
-        self._server = LoopbackServer(app)
+        self._server = InLoopServer(app)
         self.port = await self._server.start()
         return self
 

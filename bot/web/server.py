@@ -1,4 +1,5 @@
-"""Serve an ASGI app on 127.0.0.1, port 0, inside the running event loop (for fakes)."""
+"""uvicorn inside the running event loop, so one process serves the bot, the webhooks and the
+admin page, and signal handling stays with `orienta run` (and with the tests' fakes)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,23 @@ from typing import Any
 import uvicorn
 
 
-class LoopbackServer:
-    def __init__(self, app: Any) -> None:
+class InLoopServer:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
         self.server = uvicorn.Server(config)
         self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self.task: asyncio.Task[None] | None = None
-        self.port = 0
+        self.port = port
 
     async def start(self) -> int:
+        """Serve; returns the bound port (useful with port 0). Raises the bind error, if any."""
         self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
+        while not self.server.started:  # uvicorn offers no start-up event to await
             if self.task.done():
-                self.task.result()  # the bind error
+                self.task.result()
+                raise RuntimeError("web server stopped at start-up")
             await asyncio.sleep(0.005)
         self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
         return self.port
