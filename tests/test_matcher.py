@@ -93,6 +93,8 @@ def test_greetings_thanks_and_empty_messages(matcher: Matcher, text: str, intent
 def test_language_comes_from_the_message_and_the_hint_only_breaks_ties(matcher: Matcher) -> None:
     assert matcher.match("me pidieron dinero en la garita", hint="en").lang == "es"
     assert matcher.match("they asked me for money at the border", hint="es").lang == "en"
+    assert matcher.detect_language("bribe?", hint="es") == "en"  # a word only English uses
+    assert matcher.detect_language("mordida", hint="es") == "es"  # Spanish, used in English too
     # "ok" belongs to both languages: the platform's language decides.
     assert matcher.detect_language("ok", hint="en-US") == "en"
     assert matcher.detect_language("ok", hint="es-MX") == "es"
@@ -103,28 +105,47 @@ def test_language_comes_from_the_message_and_the_hint_only_breaks_ties(matcher: 
 @pytest.mark.parametrize(
     "text",
     [
-        "me quieren matar",
+        "me quieren matar",  # exact phrases: the floor
         "me estan siguiendo unos tipos",
-        "nos secuestraron en tamaulipas",
         "AUXILIO",
-        "help me",
         "someone is following me",
-        "we were kidnapped",
         "ayudaaa me quieren matar!!!",
+        "help me",  # a message that is only a call for help
+        "HELP ME!!",
+        "ayudaaa",
+        "sos",
+        "nos secuestraron en tamaulipas, estamos en una casa",  # the learned model
+        "estoy perdido en el monte, tengo sed y ya no tengo agua, ayuda",
+        "unos vatos me andan siguiendo",
+        "the coyote left us in the desert we have no water",
+        "some guys been following me",
     ],
 )
-def test_danger_words_are_detected(matcher: Matcher, text: str) -> None:
+def test_danger_is_detected(matcher: Matcher, text: str) -> None:
     assert matcher.match(text).danger
 
 
 def test_danger_words_of_another_language_count_too(matcher: Matcher) -> None:
-    found = matcher.match("help me por favor estoy en la frontera")
+    found = matcher.match("they are following me, estoy en la frontera de tijuana con mi hijo")
     assert found.lang == "es" and found.danger
 
 
 def test_danger_words_do_not_pick_a_topic_on_their_own(matcher: Matcher) -> None:
-    found = matcher.match("help me they are following me")
+    found = matcher.match("they are following me")
     assert found.danger and found.topic is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can you help me with my vehicle permit",  # "help me" inside a question is no alarm
+        "hace dos años me secuestraron en tamaulipas, eso me sirve para pedir asilo?",
+        "is it dangerous to travel through tamaulipas",
+        "me mata el calor de esta ciudad jaja",
+    ],
+)
+def test_near_misses_are_not_danger(matcher: Matcher, text: str) -> None:
+    assert not matcher.match(text).danger
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 from bot.app import serve
 from bot.config import ROOT
 from bot.engine.events import Text
-from bot.runtime import Runtime, build_engine
+from bot.runtime import Matching, Runtime, build_engine
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
@@ -105,13 +105,13 @@ async def test_reload_command_reports_problems(live: Live) -> None:
     assert "content directory not found" in text
 
 
-def test_the_switch_is_atomic(tmp_path: Path) -> None:
+def test_the_switch_is_atomic(tmp_path: Path, matching: Matching) -> None:
     """While reloads swap the engine, every answer comes whole from one content version."""
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
-    engine, _ = build_engine(content, ROOT / "locale")
+    engine, _ = build_engine(content, ROOT / "locale", matching)
     assert engine is not None
-    runtime = Runtime(engine, None, content, ROOT / "locale")  # type: ignore[arg-type]
+    runtime = Runtime(engine, None, content, ROOT / "locale", matching)  # type: ignore[arg-type]
     path = content / "faq_es.yaml"
     original = path.read_text(encoding="utf-8")
     answers: list[str] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -220,8 +221,12 @@ def _read_safety(report: Report, path: Path, root: LineDict) -> Safety:
         report.error(path, 1, "missing the 'safety' block (triggers, message)")
         return Safety((), "")
     r = _Reader(report, path, block, "safety")
-    r.check_keys(("triggers", "message"))
-    return Safety(r.texts("triggers", min_items=1), r.text("message", max_len=1024))
+    r.check_keys(("triggers", "message"), ("help_calls",))
+    return Safety(
+        r.texts("triggers", min_items=1),
+        r.text("message", max_len=1024),
+        help_calls=r.texts("help_calls"),
+    )
 
 
 Locations = dict[tuple[str, str, str], tuple[Path, int]]
@@ -474,6 +479,52 @@ def _read_places(report: Report, path: Path) -> tuple[tuple[Place, ...], tuple[s
     return tuple(places), tuple(unverified)
 
 
+def _read_lists(report: Report, path: Path, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """A file of example lists (`out_of_scope_<lang>.yaml`, `danger_<lang>.yaml`). Missing is
+    allowed, with a warning: the matcher then learns less."""
+    if not path.exists():
+        report.warning(
+            path,
+            1,
+            f"{path.name} not found: the matcher learns without these examples ({', '.join(keys)})",
+        )
+        return {}
+    root = _read(report, path)
+    if root is None:
+        return {}
+    for key in root:
+        if key not in keys:
+            report.error(
+                path,
+                root.line_of(key),
+                f"unknown list '{key}'{_closest(key, keys)}; expected: {', '.join(keys)}",
+            )
+    out: dict[str, tuple[str, ...]] = {}
+    for key in keys:
+        value = root.get(key)
+        if value is None:
+            report.error(path, 1, f"missing the list '{key}'")
+            continue
+        if not isinstance(value, LineList):
+            report.error(path, root.line_of(key), f"'{key}' must be a list of texts")
+            continue
+        seen: dict[str, int] = {}
+        items = []
+        for index, item in enumerate(value):
+            line = value.line_of(index)
+            if not isinstance(item, str) or not item.strip():
+                report.error(path, line, f"'{key}' item #{index + 1} must be non-empty text")
+                continue
+            folded = " ".join(item.lower().split())
+            if folded in seen:
+                report.warning(path, line, f"'{key}': the same text as line {seen[folded]}")
+                continue
+            seen[folded] = line
+            items.append(item.strip())
+        out[key] = tuple(items)
+    return out
+
+
 def _read_catalog(report: Report, path: Path) -> frozenset[str]:
     root = _read(report, path)
     if root is None:
@@ -536,12 +587,21 @@ def read_content(
         entry_lines[code] = {k: line for k, (_, line) in entries.items()}
         tree_lines[code] = {k: line for k, (_, line) in trees.items()}
         menu_lines[code] = menu_line
+        safety = _read_safety(report, faq_path, root)
+        danger_path = directory / f"danger_{code}.yaml"
+        danger = _read_lists(report, danger_path, ("danger", "near_miss"))
+        out_of_scope = _read_lists(
+            report, directory / f"out_of_scope_{code}.yaml", ("examples",)
+        ).get("examples", ())
         languages[code] = Language(
             **info,
-            safety=_read_safety(report, faq_path, root),
+            safety=replace(
+                safety, examples=danger.get("danger", ()), near_misses=danger.get("near_miss", ())
+            ),
             entries=frozen_map({k: e for k, (e, _) in entries.items()}),
             trees=frozen_map({k: t for k, (t, _) in trees.items()}),
             menu=menu,
+            out_of_scope=out_of_scope,
         )
     places, unverified = _read_places(report, directory / "grupos_beta.yaml")
     if not languages:

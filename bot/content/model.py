@@ -71,8 +71,12 @@ class MenuItem:
 class Safety:
     """Words of immediate danger and the emergency message that then always comes first."""
 
-    triggers: tuple[str, ...]
+    triggers: tuple[str, ...]  # exact phrases: a floor under the learned danger model
     message: str
+    # A message made only of these words ("help me!!", "ayudaaa", "sos") is a call for help.
+    help_calls: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()  # messages of people in danger now (`danger_<lang>.yaml`)
+    near_misses: tuple[str, ...] = ()  # alike, but not an emergency now
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Language:
     entries: Mapping[str, Entry]
     trees: Mapping[str, Tree]
     menu: tuple[MenuItem, ...]
+    out_of_scope: tuple[str, ...] = ()  # messages that are no topic (`out_of_scope_<lang>.yaml`)
 
 
 @dataclass(frozen=True)

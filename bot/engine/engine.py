@@ -82,11 +82,13 @@ class Engine:
             replies.append(self._emergency(lang))
             usage.append(Usage(UsageKind.DANGER, lang))
         if found.intent is Intent.TOPIC and found.topic:
+            answer = self._topic(lang, found.topic)
             if found.close_call and found.alternatives:
-                replies.append(self._choose_between(lang, (found.topic, found.alternatives[0])))
-            else:
-                replies.append(self._topic(lang, found.topic))
-                usage.append(Usage(UsageKind.ANSWERED, lang, found.topic))
+                # Two needs in one message ("they asked me for a bribe and I want to complain"):
+                # answer the likelier, offer the other first among the buttons.
+                answer = self._with_runner_up(lang, answer, found.alternatives[0])
+            replies.append(answer)
+            usage.append(Usage(UsageKind.ANSWERED, lang, found.topic))
         elif found.intent is Intent.GREETING:
             replies.append(self._menu(lang, _("Hi! I am Orienta. ") + self._menu_intro(lang)))
         elif found.intent is Intent.THANKS:
@@ -358,13 +360,12 @@ class Engine:
             self._nav(lang, View(Kind.OUTCOME, arg), back),
         )
 
-    def _choose_between(self, lang: str, topics: tuple[str, str]) -> TextReply:
-        _ = self._t(lang)
-        return TextReply(
-            _("I found two answers that may fit. Which one are you looking for?"),
-            self._topic_buttons(lang, topics),
-            self._nav(lang, View(Kind.MENU)),
-        )
+    def _with_runner_up(self, lang: str, answer: TextReply, topic: str) -> TextReply:
+        extra = self._topic_buttons(lang, (topic,))
+        if not extra:
+            return answer
+        rest = tuple(b for b in answer.buttons if b != extra[0])
+        return TextReply(answer.text, (*extra, *rest), answer.nav)
 
     def _languages(self, lang: str) -> TextReply:
         _ = self._t(lang)
@@ -469,13 +470,17 @@ class Engine:
         )
 
     def _emergency(self, lang: str) -> TextReply:
+        """The danger banner: emergency numbers first; then the way to the nearest Grupo Beta,
+        what to do in an emergency, and the menu."""
+        _ = self._t(lang)
         language = self.content.languages[lang]
-        buttons = (
-            self._topic_buttons(lang, ("safety.emergency",))
-            if "safety.emergency" in language.entries
-            else ()
-        )
-        return TextReply(language.safety.message, buttons)
+        find = self._find_beta_start(lang)
+        if find.kind is Kind.MENU:
+            find = View(Kind.LOCATION)
+        buttons = [Button(_("📍 Find a Grupo Beta"), encode(Action.SHOW, lang, find))]
+        buttons += self._topic_buttons(lang, ("safety.emergency",))
+        nav = (Button(_("🏠 Menu"), encode(Action.SHOW, lang, View(Kind.MENU))),)
+        return TextReply(language.safety.message, tuple(buttons), nav)
 
     def _expired(self, lang: str) -> Response:
         _ = self._t(lang)

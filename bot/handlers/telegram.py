@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
 from bot.engine.payload import Kind, decode
 from bot.engine.replies import Reply, Response, TextReply, Usage, UsageKind
+from bot.handlers import offloop
 from bot.handlers.telegram_render import Outgoing, render
 from bot.handlers.telegram_request import JSONRequest
 from bot.i18n import N_
@@ -383,7 +384,7 @@ class TelegramChannel:
         chat = update.effective_chat
         if chat is None:
             return
-        response = self.runtime.engine.handle(event)
+        response = await offloop.handle(self.runtime.engine, event)
         await self._deliver(chat.id, response)
 
     def _count(self, chat_id: int, response: Response) -> None:

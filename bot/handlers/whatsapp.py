@@ -24,6 +24,7 @@ from bot.config import ConfigError, Settings
 from bot.engine.events import Event, Location, Press, Text, Unsupported
 from bot.engine.replies import Response as EngineResponse
 from bot.engine.replies import Usage, UsageKind
+from bot.handlers import offloop
 from bot.handlers.whatsapp_render import render
 from bot.limits import MATCH_INPUT_MAX
 from bot.memory import ExpiringMap, FloodGuard
@@ -126,7 +127,7 @@ class WhatsAppChannel:
                 if verdict != "ok":
                     await self._rate_limited(sender, verdict == "warn")
                     return
-                response = self.runtime.engine.handle(event)
+                response = await offloop.handle(self.runtime.engine, event)
                 self.languages.set(sender, response.lang)
                 self.runtime.stats.record(CHANNEL, response.usage)
                 await self._deliver(sender, response)

@@ -52,7 +52,8 @@ class Analyzer:
         stopwords: Iterable[str],
         phonetic: Iterable[tuple[str, str]] = (),
     ) -> None:
-        self._stemmer = snowballstemmer.stemmer(stemmer)
+        # No stemmer ("" ): the words stay whole (Haitian Creole has no Snowball stemmer).
+        self._stemmer = snowballstemmer.stemmer(stemmer) if stemmer else None
         self.phonetic_rules = tuple(phonetic)
         self.abbreviations = {fold(k): tuple(tokenize(v)) for k, v in abbreviations.items()}
         self.stopwords = frozenset(t for w in stopwords for t in tokenize(w))
@@ -62,7 +63,9 @@ class Analyzer:
         self.stem = lru_cache(maxsize=65536)(self._stem)
 
     def _stem(self, word: str) -> str:
-        return str(self._stemmer.stemWord(word)) if not word.isdigit() else word
+        if self._stemmer is None or word.isdigit():
+            return word
+        return str(self._stemmer.stemWord(word))
 
     def sound(self, word: str) -> str:
         """The word folded by the language's sound-alike rules ("permizo" and "permiso" agree)."""

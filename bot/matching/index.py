@@ -12,13 +12,10 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from bot.content.model import Entry
-from bot.matching.analyzer import Analyzer, undouble
+from bot.matching.analyzer import Analyzer
+from bot.matching.speller import Speller
 
 # Field weights: a title names the topic; keywords are chosen synonyms; questions are many and
 # repeat common words, so each occurrence counts less.
@@ -88,19 +85,9 @@ class TopicIndex:
         # An unknown word is as informative as a typical rare term: it may be what the question
         # is really about ("futbol"), so it must pull confidence down.
         self.unknown_weight = idfs[int(len(idfs) * UNKNOWN_PERCENTILE)]
-        self.vocabulary = frozenset(surface)
-        self._by_length: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for word in sorted(surface, key=lambda w: (-surface[w], w)):  # frequent words win ties
-            if not word.isdigit():
-                self._by_length[(word[0], len(word))].append(word)
-        # Sound-alike spellings ("nesesito" for "necesito"): folded form -> most frequent word.
-        # Keyed by the folded stem, so "agara" finds "agarro" (both "agar").
-        self._sounds: dict[str, str] = {}
-        if analyzer.phonetic_rules:
-            for word in sorted(surface, key=lambda w: (-surface[w], w)):
-                self._sounds.setdefault(analyzer.sound(analyzer.stem(word)), word)
-                self._sounds.setdefault(analyzer.sound(word), word)
-        self.correct = lru_cache(maxsize=65536)(self._correct)
+        self.speller = Speller(analyzer, surface.elements())
+        self.vocabulary = self.speller.vocabulary
+        self.correct = self.speller.correct
 
     @staticmethod
     def _fields(entry: Entry) -> Iterable[tuple[str, float]]:
@@ -109,41 +96,6 @@ class TopicIndex:
             yield keyword, KEYWORD_WEIGHT
         for question in entry.questions:
             yield question, QUESTION_WEIGHT
-
-    def _correct(self, word: str) -> str | None:
-        """The vocabulary word a typo most likely meant, or None."""
-        if word in self.vocabulary:
-            return word
-        single = undouble(word)
-        if single in self.vocabulary:
-            return single
-        if self.analyzer.is_function_word(word):
-            return None  # "eres", "ago" (hago): nothing to correct towards
-        if self._sounds and len(word) >= 3 and not word.isdigit():
-            sound = self.analyzer.sound
-            alike = self._sounds.get(sound(word)) or self._sounds.get(
-                sound(self.analyzer.stem(word))
-            )
-            # Sounding alike is not enough on its own: "recommend" is not "recomendacion".
-            if alike is not None and OSA.distance(word, alike, score_cutoff=2) <= 2:
-                return alike
-        if len(word) < 6 or word.isdigit():  # "gano" is not a typo of "gato"
-            return None
-        max_edits = 1 if len(word) <= 8 else 2
-        best: tuple[int, str] | None = None
-        # People rarely mistype the first letter; requiring it keeps "iphone" from becoming "phone".
-        for length in range(len(word) - max_edits, len(word) + max_edits + 1):
-            found = process.extractOne(
-                word,
-                self._by_length.get((word[0], length), ()),
-                scorer=OSA.distance,
-                score_cutoff=max_edits,
-            )
-            if found is not None and (best is None or found[1] < best[0]):
-                best = (int(found[1]), found[0])
-                if best[0] == 1:
-                    break
-        return best[1] if best else None
 
     def query_terms(
         self, words: Sequence[str], names: frozenset[str] = frozenset()

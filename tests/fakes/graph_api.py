@@ -90,6 +90,16 @@ class FakeGraphAPI:
                 f"expected {count} messages, got {len(self.sent)}: {[m.get('type') for m in self.sent]}"
             ) from None
 
+    async def wait_rejected(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Until `count` sends have been refused (a `fail_next` consumed)."""
+
+        async def wait() -> list[dict[str, Any]]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.rejected) >= count)
+            return self.rejected
+
+        return await asyncio.wait_for(wait(), timeout)
+
     async def _messages(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.headers.append(dict(request.headers))

@@ -1,0 +1,210 @@
+"""Fitted models and phrasing embeddings, kept on disk so that start-up stays fast.
+
+- `models-<key>.npz`: everything `training.train` fitted, keyed by a hash of the training
+  examples (as normalised), the recipe, the stored format and the embedder's model id. Any content
+  edit that changes what the models learn changes the key; an edit to an answer does not.
+- `vectors-<model>.npz`: one embedding per phrasing, keyed by a hash of its text, so a reload
+  after an edit embeds only the new or changed phrasings.
+
+Files are written whole to a temporary name and renamed, so a crash never leaves half a file. A
+file that cannot be read (corrupt, truncated, another format) is ignored and rebuilt. When the
+directory cannot be written (read-only disk, no permission), everything is kept in memory for
+this process and a warning says so once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.content.model import Content
+from bot.matching.embedder import Embedder
+from bot.matching.features import Floats
+from bot.matching.learned import FORMAT, Models
+from bot.matching.normalize import Normalizer
+from bot.matching.training import Progress, Recipe, fingerprint, train
+
+log = logging.getLogger(__name__)
+
+KEEP_MODELS = 3  # older model files are deleted: one per recent content version is enough
+EMBED_BATCH = 64
+
+
+class ModelCache:
+    """Fitted models and embeddings for one directory (None: memory only)."""
+
+    def __init__(self, directory: Path | None, recipe: Recipe | None = None) -> None:
+        self.directory = directory
+        self.recipe = recipe or Recipe()
+        self._memory: dict[str, bytes] = {}
+        self._vectors: dict[str, dict[str, Floats]] = {}
+        self._lock = threading.Lock()
+        self._warned = False
+        self.last_hit: bool | None = None  # whether the last `models()` call found stored models
+
+    # ------------------------------------------------------------------ models
+
+    def models(
+        self,
+        content: Content,
+        normalizers: Mapping[str, Normalizer],
+        embedder: Embedder | None,
+        progress: Progress | None = None,
+    ) -> Models:
+        """The models for `content`: from disk when fitted before, otherwise fitted and stored."""
+        model_id = embedder.model_id if embedder is not None else None
+        key = self.key(fingerprint(content), model_id)
+        name = f"models-{key}.npz"
+        stored = self._read(name)
+        if stored is not None:
+            try:
+                models = Models.from_bytes(stored)
+                if models.embedder_id == model_id:
+                    self.last_hit = True
+                    return models
+            except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+                log.warning(
+                    "stored matcher models %s are unreadable (%s); fitting them again", name, exc
+                )
+        self.last_hit = False
+        if progress:
+            progress("fitting the matcher's models for this content (once per content version)")
+        embed = None
+        if embedder is not None:
+
+            def embed(texts: Sequence[str]) -> Floats:
+                return self.vectors(embedder, texts, progress)
+
+        models = train(content, normalizers, embed, model_id, self.recipe, progress)
+        self._write(name, models.to_bytes())
+        self._prune("models-*.npz", keep=name)
+        return models
+
+    def key(self, parts: Sequence[Any], model_id: str | None) -> str:
+        """The training data as written, the recipe, the stored format and the embedder."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps([FORMAT, asdict(self.recipe), model_id]).encode())
+        for part in parts:
+            digest.update(json.dumps(part, ensure_ascii=False).encode())
+        return digest.hexdigest()[:20]
+
+    # ------------------------------------------------------------------ embeddings
+
+    def vectors(
+        self, embedder: Embedder, texts: Sequence[str], progress: Progress | None = None
+    ) -> Floats:
+        """One embedding per text, computing only those not stored yet."""
+        name = f"vectors-{_safe(embedder.model_id)}.npz"
+        with self._lock:
+            known = self._vectors.get(name)
+            if known is None:
+                known = self._vectors[name] = self._read_vectors(name)
+        keys = [_text_key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+        for start in range(0, len(missing), EMBED_BATCH):
+            batch = missing[start : start + EMBED_BATCH]
+            if progress and (start // EMBED_BATCH) % 8 == 0:
+                progress(f"embedding phrasings: {start} of {len(missing)} new")
+            vectors = embedder.embed([t for _, t in batch])
+            for (k, _), v in zip(batch, vectors, strict=True):
+                known[k] = v
+        if missing:
+            self._write_vectors(name, known)
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        return np.stack([known[k] for k in keys]).astype(np.float32)
+
+    def _read_vectors(self, name: str) -> dict[str, Floats]:
+        data = self._read(name)
+        if data is None:
+            return {}
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                keys, vectors = archive["keys"], archive["vectors"]
+                if len(keys) != len(vectors):
+                    raise ValueError("keys and vectors differ in length")
+                return {str(k): v for k, v in zip(keys, vectors.astype(np.float32), strict=True)}
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+            log.warning("stored embeddings %s are unreadable (%s); computing them again", name, exc)
+            return {}
+
+    def _write_vectors(self, name: str, known: Mapping[str, Floats]) -> None:
+        buffer = io.BytesIO()
+        keys = sorted(known)
+        np.savez(
+            buffer,
+            allow_pickle=False,
+            keys=np.array(keys, dtype=str),
+            vectors=np.stack([known[k] for k in keys]).astype(np.float32),
+        )
+        self._write(name, buffer.getvalue())
+
+    # ------------------------------------------------------------------ files
+
+    def _read(self, name: str) -> bytes | None:
+        if name in self._memory:
+            return self._memory[name]
+        if self.directory is None:
+            return None
+        try:
+            return (self.directory / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cannot read %s (%s)", self.directory / name, exc.strerror)
+            return None
+
+    def _write(self, name: str, data: bytes) -> None:
+        if self.directory is not None:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(
+                    dir=self.directory, prefix=f".{name}.", delete=False
+                ) as tmp:
+                    tmp.write(data)
+                os.replace(tmp.name, self.directory / name)
+                self._memory.pop(name, None)
+                return
+            except OSError as exc:
+                if not self._warned:
+                    log.warning(
+                        "cannot write the matcher cache in %s (%s): keeping it in memory; "
+                        "the next start will fit the models again",
+                        self.directory,
+                        exc.strerror,
+                    )
+                    self._warned = True
+        self._memory[name] = data
+
+    def _prune(self, pattern: str, keep: str) -> None:
+        if self.directory is None:
+            return
+        try:
+            files = sorted(
+                self.directory.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True
+            )
+            for old in [f for f in files if f.name != keep][KEEP_MODELS - 1 :]:
+                old.unlink()
+        except OSError:
+            pass  # pruning is housekeeping: never a reason to fail
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _safe(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id)[:80]

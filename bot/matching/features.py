@@ -1,0 +1,139 @@
+"""Text -> sparse TF-IDF features, and the linear models that score them.
+
+Training uses scikit-learn (`bot/matching/training.py`): `TfidfVectorizer` with the analyzers
+below, then a linear classifier. What it learns is exported into the plain arrays of
+`TfidfFeatures` and `LinearModel`, and a message is scored here with numpy alone.
+
+Why not call scikit-learn at run time: importing it costs about 1 s and 100 MB, which alone would
+blow the start-up (1.5 s) and memory budgets, while applying a fitted TF-IDF and a linear layer
+is a dictionary look-up and one small matrix product. `tests/test_learned.py` checks that these
+features equal scikit-learn's own `transform` to 1e-6.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int64]
+Analyzer = Literal["char_wb", "word"]
+
+
+def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Character n-grams inside word boundaries, each word padded with spaces (as scikit-learn's
+    `analyzer="char_wb"`): typos and word endings share most of their n-grams."""
+    grams: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        length = len(padded)
+        for n in range(low, high + 1):
+            grams.extend(padded[i : i + n] for i in range(max(length - n + 1, 1)))
+            if n >= length:  # a short word is counted once, whole (as scikit-learn does)
+                break
+    return grams
+
+
+def word_ngrams(text: str, low: int, high: int) -> list[str]:
+    """Word n-grams of the already-normalised text (words of two letters or more)."""
+    words = [w for w in text.split() if len(w) > 1]
+    grams: list[str] = []
+    for n in range(low, high + 1):
+        grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+def analyze(kind: Analyzer, ngram: tuple[int, int], text: str) -> list[str]:
+    if kind == "char_wb":
+        return char_wb_ngrams(text, *ngram)
+    return word_ngrams(text, *ngram)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One TF-IDF block: which n-grams, their column numbers and inverse document frequencies."""
+
+    kind: Analyzer
+    ngram: tuple[int, int]
+    vocabulary: Mapping[str, int]  # n-gram -> column within this channel
+    idf: Floats
+
+
+class TfidfFeatures:
+    """Several TF-IDF channels side by side (sublinear tf, each channel L2-normalised), the way
+    a scikit-learn `FeatureUnion` of `TfidfVectorizer(sublinear_tf=True)` computes them."""
+
+    def __init__(self, channels: Sequence[Channel]) -> None:
+        self.channels = tuple(channels)
+        offsets, total = [], 0
+        for channel in self.channels:
+            offsets.append(total)
+            total += len(channel.vocabulary)
+        self.offsets = tuple(offsets)
+        self.size = total
+
+    def transform(self, text: str) -> tuple[Ints, Floats]:
+        """Column numbers and values of the non-zero features of one (normalised) text."""
+        columns: list[int] = []
+        values: list[float] = []
+        for channel, offset in zip(self.channels, self.offsets, strict=True):
+            counts = Counter(analyze(channel.kind, channel.ngram, text))
+            found = [
+                (column, count)
+                for gram, count in counts.items()
+                if (column := channel.vocabulary.get(gram)) is not None
+            ]
+            if not found:
+                continue
+            weights = [(1.0 + math.log(count)) * float(channel.idf[c]) for c, count in found]
+            norm = math.sqrt(sum(w * w for w in weights)) or 1.0
+            columns.extend(offset + c for c, _ in found)
+            values.extend(w / norm for w in weights)
+        return np.asarray(columns, dtype=np.int64), np.asarray(values, dtype=np.float32)
+
+
+class LinearModel:
+    """A fitted linear classifier: `scores = x @ coef + intercept`, turned into probabilities.
+
+    `link="softmax"` for a multinomial model; `link="ovr"` for one-vs-rest logistic models
+    (sigmoids normalised to sum to 1, as scikit-learn's `predict_proba` does for them);
+    `link="sigmoid"` for a binary model (one output: the log-odds of `classes[1]`).
+    """
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        coef: Floats,
+        intercept: Floats,
+        link: Literal["softmax", "ovr", "sigmoid"],
+    ) -> None:
+        self.classes = tuple(classes)
+        self.coef = np.ascontiguousarray(coef, dtype=np.float32)  # (features, outputs)
+        self.intercept = np.asarray(intercept, dtype=np.float32)
+        self.link = link
+
+    def _probabilities(self, scores: Floats) -> Floats:
+        """One probability per class, in the order of `classes`."""
+        if self.link == "softmax":
+            shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            return cast(Floats, shifted / shifted.sum(axis=-1, keepdims=True))
+        sig = 1.0 / (1.0 + np.exp(-scores))
+        if self.link == "sigmoid":  # one output: the probability of classes[1]
+            return cast(Floats, np.concatenate([1.0 - sig, sig], axis=-1))
+        total = sig.sum(axis=-1, keepdims=True)
+        return cast(Floats, sig / np.maximum(total, 1e-12))
+
+    def sparse_proba(self, columns: Ints, values: Floats) -> Floats:
+        """Probabilities for one sparse feature vector."""
+        scores = values @ self.coef[columns] + self.intercept if len(columns) else self.intercept
+        return self._probabilities(np.asarray(scores, dtype=np.float32))
+
+    def dense_proba(self, x: Floats) -> Floats:
+        """Probabilities for one dense vector, or a matrix of them (one row each)."""
+        return self._probabilities(np.asarray(x @ self.coef + self.intercept, dtype=np.float32))
