@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from bot.config import Settings  # noqa: E402
 from bot.content.loader import load_content  # noqa: E402
-from bot.matching.matcher import Matcher  # noqa: E402
-from bot.runtime import Runtime, build_engine  # noqa: E402
+from bot.runtime import Matching, Runtime, build_engine  # noqa: E402
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 from tests.fakes.graph_api import FakeGraphAPI  # noqa: E402
 
@@ -44,10 +44,10 @@ ECHO = [sys.executable, str(ROOT / "benchmarks" / "echo_bot.py")]
 def single_reply_texts(count: int) -> list[str]:
     """Realistic questions that each get exactly one message back (no danger double-reply)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_matcher import realistic_queries
+    from queries import realistic_queries
 
     content = load_content(ROOT / "content")
-    matcher = Matcher(content)
+    matcher = Matching.from_settings(Settings.from_env()).matcher(content)
     pool = [
         q for q in realistic_queries(content, 4000) if q.strip() and not matcher.match(q).danger
     ]
@@ -212,8 +212,9 @@ async def _rate(request, count: int, concurrency: int) -> float:  # type: ignore
 
 
 async def reload_times(rounds: int = 7) -> dict[str, float]:
-    engine, _ = build_engine(ROOT / "content", ROOT / "locale")
-    runtime = Runtime(engine, None, ROOT / "content", ROOT / "locale")  # type: ignore[arg-type]
+    matching = Matching.from_settings(Settings.from_env())
+    engine, _ = build_engine(ROOT / "content", ROOT / "locale", matching)
+    runtime = Runtime(engine, None, ROOT / "content", ROOT / "locale", matching)  # type: ignore[arg-type]
     reloads, loads = [], []
     for _ in range(rounds):
         await runtime.reload("benchmark")

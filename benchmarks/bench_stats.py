@@ -21,13 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_matcher import realistic_queries  # noqa: E402
+from queries import realistic_queries  # noqa: E402
 
+from bot.config import Settings  # noqa: E402
 from bot.content.loader import load_content  # noqa: E402
 from bot.engine.engine import Engine  # noqa: E402
 from bot.engine.events import Text  # noqa: E402
 from bot.engine.replies import Usage, UsageKind  # noqa: E402
 from bot.i18n import Catalogs  # noqa: E402
+from bot.runtime import Matching  # noqa: E402
 from bot.stats.store import UsageStore  # noqa: E402
 
 
@@ -89,7 +91,8 @@ def main() -> int:
     parser.add_argument("--replies", type=int, default=3_000)
     args = parser.parse_args()
     content = load_content(ROOT / "content")
-    engine = Engine(content, Catalogs(ROOT / "locale"))
+    matcher = Matching.from_settings(Settings.from_env()).matcher(content)
+    engine = Engine(content, Catalogs(ROOT / "locale"), matcher)
     absorbed = asyncio.run(absorb(args.events))
     overhead = reply_overhead(engine, realistic_queries(content, args.replies))
     added = overhead["counted_ms"] / overhead["plain_ms"] - 1

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import Settings
-from bot.runtime import Runtime, build_engine
+from bot.matching.embedder import EmbedderUnavailable
+from bot.runtime import Matching, Runtime, build_engine
 from bot.stats.store import UsageStore
 from bot.web.server import InLoopServer
 
@@ -66,8 +67,16 @@ async def serve(
             file=sys.stderr,
         )
         return 2
+    try:
+        matching = Matching.from_settings(settings, progress=lambda m: log.info("matcher: %s", m))
+    except EmbedderUnavailable as exc:
+        print(f"orienta run: {exc}", file=sys.stderr)
+        return 2
+    log.info(
+        "matcher: %s", "lexical + sentence embeddings" if matching.embedder else "lexical only"
+    )
     engine, problems = await asyncio.to_thread(
-        build_engine, settings.content_dir, settings.locale_dir
+        build_engine, settings.content_dir, settings.locale_dir, matching
     )
     if engine is None:
         print(
@@ -77,7 +86,7 @@ async def serve(
         return 1
     stats = UsageStore(settings.db_path)
     await stats.start()
-    runtime = Runtime(engine, stats, settings.content_dir, settings.locale_dir)
+    runtime = Runtime(engine, stats, settings.content_dir, settings.locale_dir, matching)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from bot.content.model import Content
 from bot.matching.matcher import Intent, Matcher
 
+EMERGENCY = "safety.emergency"
+
 
 @dataclass(frozen=True)
 class Miss:
@@ -25,6 +27,10 @@ def run_examples(content: Content, matcher: Matcher | None = None) -> tuple[int,
             for question in entry.questions:
                 checked += 1
                 found = matcher.match(question, lang=code)
+                # A question about an emergency that raises the emergency banner is answered:
+                # the banner is that answer ("estoy en el desierto y necesito ayuda").
+                if entry.id == EMERGENCY and found.danger and found.topic in (None, EMERGENCY):
+                    continue
                 if found.intent is not Intent.TOPIC or found.topic != entry.id:
                     misses.append(Miss(code, entry.id, question, found.topic))
     return checked, misses

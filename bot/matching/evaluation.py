@@ -110,12 +110,14 @@ def read_cases(path: Path) -> list[Case]:
     return [
         Case(str(lang), str(text), topic)
         for lang, items in (data or {}).items()
+        if lang != "danger"  # danger cases live beside the topic cases (see `read_danger`)
         for text, topic in items
     ]
 
 
 def read_danger(path: Path) -> dict[str, tuple[list[str], list[str]]]:
     data: Mapping[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = data.get("danger", data)
     return {
         str(lang): (list(block.get("danger") or []), list(block.get("near_miss") or []))
         for lang, block in data.items()
@@ -208,33 +210,39 @@ def cross_validation(
     """k-fold cross-validation over every language's examples, with the thresholds it chooses."""
     import numpy as np
 
-    from bot.matching.learned import NONE, mix, window
+    from bot.matching.learned import NONE, window
     from bot.matching.training import (
         Recipe,
         choose_thresholds,
         collect,
         cross_validate,
         decide,
+        embed_text,
     )
 
     recipe = Recipe(folds=folds)
     examples = collect(content, normalizers)
-    texts = [window(e.text, recipe.embed_words) for e in examples]
+    texts = [
+        window(embed_text(e, recipe), recipe.embed_words, recipe.embed_chars) for e in examples
+    ]
     vectors = embed(texts) if embed is not None else None
     oof = cross_validate(examples, vectors, recipe, progress)
     thresholds, report = choose_thresholds(oof, recipe)
     if oof.topic_semantic is not None and oof.danger_mixed is not None:
-        probs = mix(oof.topic_lexical, oof.topic_semantic, thresholds.mix)
-        accept, alarm = thresholds.accept, thresholds.danger
-        danger = oof.danger_mixed
-    else:
-        probs, accept, alarm = (
-            oof.topic_lexical,
-            thresholds.accept_lexical,
-            thresholds.danger_lexical,
+        long = np.array([len(e.text.split()) > recipe.embed_words for e in oof.topic_examples])
+        weights = np.where(long, thresholds.mix_long, thresholds.mix)[:, None]
+        probs = (weights * oof.topic_lexical + (1 - weights) * oof.topic_semantic).astype(
+            np.float32
         )
-        danger = oof.danger_lexical
-    got = decide(probs, oof.classes, accept)
+        accepts = np.where(long, thresholds.accept_lexical, thresholds.accept)
+        alarm, danger = thresholds.danger, oof.danger_mixed
+    else:
+        probs, alarm, danger = oof.topic_lexical, thresholds.danger_lexical, oof.danger_lexical
+        accepts = np.full(len(probs), thresholds.accept_lexical)
+    got = [
+        decide(row[None, :], oof.classes, float(a))[0]
+        for row, a in zip(probs, accepts, strict=True)
+    ]
     scores: dict[tuple[str, str], TopicScore] = {}
     confused: dict[tuple[str, str], int] = {}
     misplaced, oos_answered = [], []

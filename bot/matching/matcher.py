@@ -288,7 +288,8 @@ class Matcher(BaseMatcher):
         columns, values = learned.topic_features.transform(" ".join(once(words)))
         topic = learned.topic_lexical.sparse_proba(columns, values)
         # The danger models read the whole message, trigger words included.
-        whole = learned.topic_features.transform(" ".join(self.models[code].normalizer.words(text)))
+        whole_text = " ".join(self.models[code].normalizer.words(text))
+        whole = learned.topic_features.transform(whole_text)
         alarms = [self._alarm(learned.danger_lexical, whole)]
         level = float(threat(*alarms))
         accept, alarm = t.accept_lexical, t.danger_lexical
@@ -300,13 +301,16 @@ class Matcher(BaseMatcher):
         ):
             sure = float(topic.max()) >= t.clear and (level < t.danger_clear or level >= alarm)
             if not sure:
-                vector = self.embedder.embed([window(text, t.embed_words)])[0]
-                topic = mix(topic, learned.topic_semantic.dense_proba(vector), t.mix)
+                read = whole_text if t.embed_normalized else text
+                vector = self.embedder.embed([window(read, t.embed_words, t.embed_chars)])[0]
+                weight = t.mix_long if len(text.split()) > t.embed_words else t.mix
+                topic = mix(topic, learned.topic_semantic.dense_proba(vector), weight)
+                accept = t.accept if weight < 1 else t.accept_lexical
                 alarms.append(
                     float(learned.danger_semantic.dense_proba(vector)[self._alarm_column])
                 )
                 level = float(threat(*alarms))
-                accept, alarm, semantic = t.accept, t.danger, True
+                alarm, semantic = t.danger, True
         in_danger = danger or level >= alarm
         order = [int(j) for j in np.argsort(-topic) if j != self._none]
         candidates = tuple(
@@ -320,7 +324,7 @@ class Matcher(BaseMatcher):
         if in_danger and best < max(accept, DANGER_TOPIC_MIN):
             accepted = False
         runner = candidates[1].score if len(candidates) > 1 else 0.0
-        close = accepted and runner >= accept and runner >= t.runner_up * best
+        close = accepted and runner >= t.runner_up_min and runner >= t.runner_up * best
         return Ranking(candidates, accepted, close, in_danger, semantic)
 
     def _alarm(self, model: LinearModel, features: tuple[Ints, Floats]) -> float:

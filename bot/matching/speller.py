@@ -21,6 +21,9 @@ from rapidfuzz.distance import OSA
 from bot.matching.analyzer import Analyzer, undouble
 
 MIN_TYPO_LENGTH = 6  # "gano" is not a typo of "gato": shorter words are too often other words
+RARE = 10  # a known spelling seen this few times...
+DOMINANT = 2  # ...gives way to a sound-alike seen at least twice as often...
+COMMON = 5  # ...and at least this often ("grave" is not a misspelling of a rare "grabe")
 
 
 class Speller:
@@ -29,6 +32,7 @@ class Speller:
     def __init__(self, analyzer: Analyzer, words: Iterable[str]) -> None:
         self.analyzer = analyzer
         surface: Counter[str] = Counter(words)
+        self._counts = surface
         self.vocabulary = frozenset(surface)
         # Frequent words win ties.
         ordered = sorted(surface, key=lambda w: (-surface[w], w))
@@ -39,15 +43,35 @@ class Speller:
         # Sound-alike spellings ("nesesito" for "necesito"): folded form -> most frequent word.
         # Keyed by the folded stem too, so "agara" finds "agarro" (both "agar").
         self._sounds: dict[str, str] = {}
+        self._word_sounds: dict[str, str] = {}  # whole words only: "cruz" is not "cruzar"
         if analyzer.phonetic_rules:
             for word in ordered:
                 self._sounds.setdefault(analyzer.sound(analyzer.stem(word)), word)
                 self._sounds.setdefault(analyzer.sound(word), word)
+                self._word_sounds.setdefault(analyzer.sound(word), word)
         self.correct = lru_cache(maxsize=65536)(self._correct)
 
     def _correct(self, word: str) -> str | None:
         """The vocabulary word a typo most likely meant, or None."""
         if word in self.vocabulary:
+            # The content itself spells some words by sound on purpose ("franquisia"): a rare
+            # spelling that sounds like a far more frequent word becomes that word, so every
+            # model sees one form.
+            if (
+                self._word_sounds
+                and self._counts[word] <= RARE
+                and len(word) >= 4
+                and word.isalpha()
+                and not self.analyzer.is_function_word(word)
+            ):
+                alike = self._word_sounds.get(self.analyzer.sound(word))
+                if (
+                    alike is not None
+                    and alike != word
+                    and self._counts[alike] >= max(COMMON, DOMINANT * self._counts[word])
+                    and OSA.distance(word, alike, score_cutoff=2) <= 2
+                ):
+                    return alike
             return word
         single = undouble(word)
         if single in self.vocabulary:

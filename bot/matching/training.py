@@ -68,8 +68,16 @@ class Recipe:
     # Near misses ("last year they robbed us, can I still report it") sit right next to real
     # emergencies: they weigh this much more than other non-danger examples.
     near_miss_weight: float = 3.0
+    # Weight of the lexical model when the semantic one is used too. Cross-validation over the
+    # content's own phrasings prefers 0.4, but on the tuning cases (messages nobody on the team
+    # wrote) 0.6 did best: 96.6/97.0% top-1 (es/en) against 96.2/96.5% at 0.4 and 96.2/95.5% for
+    # the lexical model alone. The lexical model reads every word; the embedding, a window.
+    mix: float = 0.6
+    balanced: str = "semantic"  # class weights for the topic models: none, semantic, both
     folds: int = 3  # cross-validation when fitting (`orienta content eval` uses 5)
-    embed_words: int = 40  # see `learned.window`
+    embed_normalized: bool = True  # the embedder reads the normalised text (typos fixed)
+    embed_words: int = 30  # see `learned.window`
+    embed_chars: int = 200
     seed: int = 0
     # The danger threshold must catch this share of the danger examples in cross-validation.
     danger_recall: float = 0.97
@@ -99,6 +107,10 @@ def collect(content: Content, normalizers: Mapping[str, Normalizer]) -> list[Exa
             floor = any(t.found(words) for t in triggers)
             out.append(Example(code, text, norm(text), kind, topic, floor))
     return out
+
+
+def embed_text(example: Example, recipe: Recipe) -> str:
+    return example.norm if recipe.embed_normalized else example.text
 
 
 def fingerprint(content: Content) -> list[Any]:
@@ -214,6 +226,16 @@ def _fit(
     return LinearModel(names, coef, clf.intercept_, "ovr" if learner == "sgd" else "softmax")
 
 
+def _balanced(labels: Sequence[str]) -> Floats:
+    """Weights that give every class the same total ("balanced"): out-of-scope has several
+    times more examples than any topic, and must not win every uncertain message for that."""
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    scale = len(labels) / len(counts)
+    return np.array([scale / counts[label] for label in labels], np.float32)
+
+
 def _probs(model: LinearModel, x: Any) -> Floats:
     return model._probabilities(np.asarray(x @ model.coef, dtype=np.float32) + model.intercept)
 
@@ -260,7 +282,13 @@ def _fit_all(
         features=features,
         vectorizers=vectorizers,
         topic_lexical=_fit(
-            x[topic], topics, recipe.c_lexical, lex, recipe.seed, epochs=recipe.sgd_epochs
+            x[topic],
+            topics,
+            recipe.c_lexical,
+            lex,
+            recipe.seed,
+            _balanced(topics) if recipe.balanced == "both" else None,
+            recipe.sgd_epochs,
         ),
         danger_lexical=_fit(
             x, danger, recipe.c_lexical, lex, recipe.seed, weights, recipe.sgd_epochs
@@ -268,7 +296,14 @@ def _fit_all(
     )
     if vectors is not None:
         v = vectors[rows]
-        fitted.topic_semantic = _fit(v[topic], topics, recipe.c_semantic, sem, recipe.seed)
+        fitted.topic_semantic = _fit(
+            v[topic],
+            topics,
+            recipe.c_semantic,
+            sem,
+            recipe.seed,
+            _balanced(topics) if recipe.balanced in ("semantic", "both") else None,
+        )
         fitted.danger_semantic = _fit(v, danger, recipe.c_semantic, sem, recipe.seed, weights)
     return fitted
 
@@ -401,11 +436,8 @@ def choose_thresholds(
     }
     weight, accept = 1.0, accept_lex
     if oof.topic_semantic is not None:
-        options = []
-        for w in (0.3, 0.4, 0.5, 0.6, 0.7):
-            a, acc, rej = best_accept(mix(oof.topic_lexical, oof.topic_semantic, w))
-            options.append(((acc + recipe.oos_weight * rej, acc), w, a, acc, rej))
-        _, weight, accept, acc, rej = max(options)
+        weight = recipe.mix
+        accept, acc, rej = best_accept(mix(oof.topic_lexical, oof.topic_semantic, weight))
         report["mixed"] = {"weight": weight, "accept": accept, "accuracy": acc, "oos_rejected": rej}
     # Danger: the highest threshold that still catches `danger_recall` of the danger examples
     # that no exact phrase catches (those raise the alarm anyway).
@@ -460,6 +492,8 @@ def choose_thresholds(
             clear=clear,
             danger_clear=min(danger_clear, danger_lex),
             embed_words=recipe.embed_words,
+            embed_normalized=recipe.embed_normalized,
+            embed_chars=recipe.embed_chars,
         ),
         report,
     )
@@ -483,7 +517,12 @@ def train(
     if embed is not None:
         if progress:
             progress(f"embedding {len(examples)} phrasings")
-        vectors = embed([window(e.text, recipe.embed_words) for e in examples])
+        vectors = embed(
+            [
+                window(embed_text(e, recipe), recipe.embed_words, recipe.embed_chars)
+                for e in examples
+            ]
+        )
     grams = _grams(recipe.topic_channels, [e.norm for e in examples])
     oof = cross_validate(examples, vectors, recipe, progress, grams)
     thresholds, report = choose_thresholds(oof, recipe)
