@@ -8,7 +8,7 @@ MO := $(PO:.po=.mo)
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint i18n check bench load clean
+.PHONY: run test lint i18n check eval bench load clean
 
 run: $(STAMP) $(MO)
 	$(BIN)/orienta chat
@@ -23,8 +23,12 @@ lint: $(STAMP)
 check: $(STAMP) $(MO)
 	$(BIN)/orienta content check
 
+# How well the matcher understands: cross-validation per topic, confusions, held-out score.
+eval: $(STAMP) $(MO)
+	$(BIN)/orienta content eval
+
 bench: $(STAMP) $(MO)
-	$(BIN)/python benchmarks/bench_matcher.py
+	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_e2e.py
 

@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--show", type=int, default=15, help="how many lines per list (default 15)"
     )
+    evaluate.add_argument(
+        "--no-heldout", action="store_true", help="leave the held-out sets out (while tuning)"
+    )
     evaluate.set_defaults(func=_eval)
     return parser
 
@@ -310,7 +313,7 @@ def _check(args: argparse.Namespace) -> int:
     directory = args.dir or _settings(args).content_dir
     report = Report()
     locations: dict[tuple[str, str, str], tuple[Path, int]] = {}
-    content = read_content(directory, report, locations=locations)
+    content = read_content(directory, report, locations=locations, plain_language=True)
     for problem in sorted(report.problems, key=lambda p: (str(p.path), p.line)):
         print(problem)
     checked, misses = 0, list[Miss]()
@@ -416,7 +419,9 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"  missed [{lang}] {text!r}")
 
     heldout = args.heldout
-    files = sorted(heldout.glob("heldout_*.yaml")) if heldout and heldout.is_dir() else []
+    files = (
+        sorted(heldout.glob("heldout*.yaml")) if heldout.is_dir() and not args.no_heldout else []
+    )
     if files:
 
         def answer(text: str) -> Answer:
@@ -427,7 +432,7 @@ def _eval(args: argparse.Namespace) -> int:
 
         print(f"\nHeld-out sets in {heldout} (the shipped models, trained on all the content):")
         for path in files:
-            if path.name == "heldout_danger.yaml":
+            if path.stem.endswith("_danger"):
                 for lang, dq in sorted(evaluate_danger(answer, read_danger(path)).items()):
                     print(
                         f"  danger {lang}: recall {dq.recall:.1%} of {dq.danger}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -21,9 +22,21 @@ CONTENT_DIR = ROOT / "content"
 LOCALE_DIR = ROOT / "locale"
 
 
+@functools.cache
+def shipped() -> Content:
+    return load_content(CONTENT_DIR)
+
+
+def opening(lang: str, topic: str, chars: int = 40) -> str:
+    """How the shipped answer to `topic` begins (its title, then its first words): tests compare
+    with this instead of copying the wording, so staff can edit answers freely."""
+    entry = shipped().languages[lang].entries[topic]
+    return f"{entry.title}\n\n{entry.answer[:chars]}"
+
+
 @pytest.fixture(scope="session")
 def content() -> Content:
-    return load_content(CONTENT_DIR)
+    return shipped()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from bot.config import ROOT
 from bot.engine.engine import Engine
 from bot.handlers.console import ConsoleChat
+from tests.conftest import opening
 
 
 def run(
@@ -33,7 +35,7 @@ def test_chat_through_stdin_shows_numbered_buttons_and_follows_them() -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert out.startswith("¡Hola! Soy Orienta.")
-    assert "Me piden mordida\n\nNo pagues." in out
+    assert opening("es", "complaint.bribe") in out
     assert "  1) 🧭 Guíame paso a paso" in out
     assert "Antes de empezar, ¿estás en peligro ahora mismo?" in out  # pressed 1
     assert "¿Quién cometió el abuso?" in out  # pressed 2: "No, quiero denunciar"
@@ -46,7 +48,7 @@ def test_chat_language_location_and_bad_input() -> None:
     out = done.stdout
     assert out.startswith("Hi! I am Orienta.")
     assert "Idioma: Español." in out
-    assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a unos" in out
+    assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a menos de 1 km" in out
     assert "Para compartir una ubicación escribe /loc LATITUD LONGITUD" in out
     assert "No hay opción 99." in out
 
@@ -87,7 +89,7 @@ def test_ask_json_reads_stdin_and_writes_one_object_per_line_in_order() -> None:
     for line in lines:
         assert set(line) >= {"lang", "topic", "score", "alternatives", "reply"}
         assert isinstance(line["score"], float) and isinstance(line["alternatives"], list)
-    assert lines[0]["reply"].startswith("Me piden mordida\n\nNo pagues.")
+    assert lines[0]["reply"].startswith(opening("es", "complaint.bribe"))
     assert lines[2]["reply"].startswith("Perdón, no entendí.")
     assert (
         lines[4]["reply"].startswith("🚨 If you are in danger now") and lines[4]["danger"] is True
@@ -126,3 +128,33 @@ def test_broken_content_gives_a_clear_error_not_a_traceback(tmp_path: Path) -> N
 def test_no_command_prints_help() -> None:
     done = run()
     assert done.returncode == 2 and "chat" in done.stdout and "ask" in done.stdout
+
+
+def test_content_eval_lists_weak_topics_confusions_and_misplaced_questions() -> None:
+    done = run(
+        "content",
+        "eval",
+        "--folds",
+        "2",
+        "--show",
+        "2",
+        "--no-heldout",
+        env={"ORIENTA_EMBEDDINGS": "none"},
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Matcher: lexical only" in out
+    assert "2-fold cross-validation over the content's own examples" in out
+    assert re.search(r"  es: example questions on their topic \d+\.\d%", out)
+    assert "Topics that need more phrasings" in out and "Topics most often taken for another" in out
+    assert re.search(r"content/faq_(es|en)\.yaml:\d+: [a-z_.]+ -> ", out)  # file:line of a question
+    assert "Held-out sets" not in out
+
+
+def test_chat_accepts_a_location_as_map_apps_copy_it(engine: Engine) -> None:
+    out = io.StringIO()
+    chat = ConsoleChat(engine, out, "en")
+    chat.run(["/loc 16.55, -94.90", "/loc 16,55 -94,90", "/loc 16.55,-94.90"])
+    text = out.getvalue()
+    assert text.count("1. Grupo Beta Oaxaca (Ciudad Ixtepec) – Ciudad Ixtepec, Oaxaca") == 3
+    assert "To share a location type /loc" not in text

@@ -13,6 +13,7 @@ from bot.engine.events import Command, CommandName, Location, Press, Text, Unsup
 from bot.engine.payload import Action, Kind, View, decode, encode
 from bot.engine.replies import Button, LocationRequest, PlacesReply, Response, TextReply, UsageKind
 from bot.limits import BUTTON_PAYLOAD
+from tests.conftest import opening
 
 
 def labels(reply: TextReply | PlacesReply) -> list[str]:
@@ -37,8 +38,9 @@ def test_a_migrant_asked_for_a_bribe_gets_the_answer_in_spanish_with_a_guided_pa
     response = engine.handle(Text("me pidieron mordida en la garita"))
     reply = only(response)
     assert response.lang == "es"
-    assert reply.text.startswith("Me piden mordida\n\nNo pagues.")
-    assert "Fuente: https://" in reply.text and "Revisado: 2026-11-28" in reply.text
+    assert reply.text.startswith(opening("es", "complaint.bribe"))
+    reviewed = engine.content.languages["es"].entries["complaint.bribe"].reviewed.isoformat()
+    assert "\nFuente: " in reply.text and f"Revisado: {reviewed}" in reply.text
     assert "¿Te sirvió esta respuesta?" in reply.text
     assert labels(reply)[0] == "🧭 Guíame paso a paso"
     assert {"👍 Sí", "👎 No", "🏠 Menú", "🌐 English"} <= set(labels(reply))
@@ -51,9 +53,7 @@ def test_an_english_question_is_answered_in_english_whatever_the_phone_language(
 ) -> None:
     response = engine.handle(Text("how much cash can i bring into mexico", lang_hint="es-MX"))
     assert response.lang == "en"
-    assert only(response).text.startswith(
-        "Declaring cash\n\nIf you enter or leave Mexico with more than USD 10,000"
-    )
+    assert only(response).text.startswith(opening("en", "paisano.cash"))
 
 
 def test_every_answer_offers_related_topics_feedback_and_menu(
@@ -348,3 +348,109 @@ def test_usage_carries_no_message_text(engine: Engine) -> None:
 
 def test_same_input_same_output(engine: Engine) -> None:
     assert engine.handle(Text("asilo")) == engine.handle(Text("asilo"))
+
+
+# ---------------------------------------------------------------------- paper cuts (issue 10)
+
+
+def test_an_answer_chosen_from_a_list_of_answers_has_back_to_the_list(engine: Engine) -> None:
+    step = only(engine.handle(Command(CommandName.MENU, "es")))
+    step = only(press(engine, step, "Soy extranjero en México"))
+    listing = only(press(engine, step, "Quiero pedir asilo"))
+    assert listing.text == "Estas respuestas te pueden ayudar. Elige una:"
+    answer = only(press(engine, listing, "Pedir asilo (COMAR)"))
+    assert answer.text.startswith(opening("es", "rights.asylum"))
+    back = only(press(engine, answer, "⬅️ Atrás"))
+    assert back.text == listing.text and labels(back) == labels(listing)
+
+
+def test_a_location_under_1_km_reads_less_than_1_km(engine: Engine) -> None:
+    (reply,) = engine.handle(Location(32.5301, -117.0401, "es")).replies
+    assert "1. Grupo Beta Tijuana – Tijuana, Baja California: a menos de 1 km" in reply.text
+    (english,) = engine.handle(Location(32.5301, -117.0401, "en")).replies
+    assert "Tijuana, Baja California: less than 1 km" in english.text
+    assert "<1" not in reply.text + english.text
+
+
+def test_guide_me_on_the_detention_answer_leads_to_the_foreigner_rights_path(
+    engine: Engine,
+) -> None:
+    answer = only(
+        engine.handle(Press(encode(Action.SHOW, "es", View(Kind.TOPIC, "rights.detention"))))
+    )
+    guide = only(press(engine, answer, "🧭 Guíame paso a paso"))
+    assert guide.text == "¿Cuál es tu situación?"
+    assert "Me detuvo migración" in labels(guide)
+
+
+@pytest.mark.parametrize(
+    ("typed", "lang", "expected"),
+    [
+        ("menu", "es", "Escribe tu pregunta con tus palabras o elige un tema:"),
+        ("Menú", "es", "Escribe tu pregunta con tus palabras o elige un tema:"),
+        ("inicio", "es", "Escribe tu pregunta con tus palabras o elige un tema:"),
+        ("menu", "en", "Write your question in your own words, or choose a topic:"),
+        (
+            "english",
+            "es",
+            "Language: English. Write your question in your own words, or choose a topic:",
+        ),
+        (
+            "Inglés",
+            "es",
+            "Language: English. Write your question in your own words, or choose a topic:",
+        ),
+        ("español", "en", "Idioma: Español. Escribe tu pregunta con tus palabras o elige un tema:"),
+    ],
+)
+def test_typed_words_act_as_commands(engine: Engine, typed: str, lang: str, expected: str) -> None:
+    response = engine.handle(Text(typed, lang))
+    assert only(response).text == expected
+
+
+def test_typed_help_in_both_languages(engine: Engine) -> None:
+    spanish = only(engine.handle(Text("ayuda", "es")))
+    english = only(engine.handle(Text("help", "en")))
+    assert spanish.text.startswith("Escribe tu pregunta con tus palabras, por ejemplo")
+    assert english.text.startswith("Write your question in your own words, for example")
+    # "ayuda!!" is a call for help, not a request for the help text.
+    assert engine.handle(Text("ayuda!!", "es")).replies[0].text.startswith("🚨")
+
+
+def test_help_shows_how_to_share_a_location_and_does_not_claim_official_information(
+    engine: Engine,
+) -> None:
+    text = only(engine.handle(Command(CommandName.HELP, "en"))).text
+    assert "official information" not in text
+    assert "public official sources and the press, with the source under each answer" in text
+    assert "tap 📎 and then Location" in text and "/loc 16.55, -94.90" in text
+
+
+def test_a_greeting_with_a_question_answers_the_question(engine: Engine) -> None:
+    response = engine.handle(
+        Text("hola buenas tardes disculpe, me deportaron ayer y no tengo ningun documento")
+    )
+    assert only(response).text.split("\n")[0] in {
+        engine.content.languages["es"].entries[t].title
+        for t in ("paisano.returnees", "returnees.documents")
+    }
+
+
+def test_about_says_who_runs_the_service_or_that_nobody_said(
+    engine: Engine, content: Content
+) -> None:
+    from dataclasses import replace
+
+    from bot.content.model import Operator
+    from bot.i18n import Catalogs
+    from tests.conftest import LOCALE_DIR
+
+    unset = only(engine.handle(Command(CommandName.ABOUT, "en"))).text
+    assert "has not yet said who they are or how to reach them" in unset
+    configured = Engine(
+        replace(content, operator=Operator("Casa Ejemplo A.C.", "hola@ejemplo.org")),
+        Catalogs(LOCALE_DIR),
+        engine.matcher,
+    )
+    text = only(configured.handle(Command(CommandName.ABOUT, "es"))).text
+    assert "Este servicio lo opera Casa Ejemplo A.C.. Contacto: hola@ejemplo.org" in text

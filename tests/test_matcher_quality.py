@@ -37,6 +37,9 @@ FROZEN = {
     "heldout_es.yaml": "9a36778da541add1ccdaa369ee59a22e6bc217513511638bef7c0880d227fbd0",
     "heldout_en.yaml": "e5163f435b85951dc99c7ea9f42afa30ee746938546c51978d710f91b327f8a4",
     "heldout_danger.yaml": "c1c4b9159d0a233ddc65db96ca00e4f38ec676be8889c587e2985d39cb0b77bf",
+    "heldout2_es.yaml": "2ed2d2786a876fd43d627b0a9ae367c6ced3c18d528ed8542e91b484300ffd16",
+    "heldout2_en.yaml": "e639c5a393ae71f3e60de7bd016a4bd3095446fb47b5b04f2cf23dab6943b906",
+    "heldout2_danger.yaml": "eebe48008a0250c102c09cf8eaa8f5ea52187aa94f8eec94de20428c704428d0",
 }
 
 

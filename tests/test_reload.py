@@ -17,13 +17,14 @@ from bot.app import serve
 from bot.config import ROOT
 from bot.engine.events import Text
 from bot.runtime import Matching, Runtime, build_engine
+from tests.conftest import opening
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 
 ADMIN = 999
-OLD = "No pagues. Pedir «mordida»"
-NEW = "NUNCA pagues. Pedir «mordida»"
+OLD = opening("es", "complaint.bribe", 60).split("\n\n", 1)[1].split("\n")[0][:30]
+NEW = "NUNCA " + OLD.split(" ", 1)[1]  # an edit that does not contain OLD
 
 
 @dataclass

@@ -27,6 +27,7 @@ from bot.content.model import (
     Language,
     MenuItem,
     Node,
+    Operator,
     Option,
     Place,
     Safety,
@@ -44,7 +45,8 @@ CONFIDENCE = ("high", "medium", "undated")
 
 ENTRY_KEYS = ("id", "title", "answer", "questions", "keywords", "related", "source", "reviewed")
 LANGUAGE_KEYS = ("code", "name", "stemmer", "abbreviations", "stopwords", "greetings", "thanks")
-LANGUAGE_OPTIONAL = ("phonetic",)
+LANGUAGE_OPTIONAL = ("phonetic", "commands", "names")
+TYPED_COMMANDS = ("start", "menu", "help", "language", "about", "privacy")
 PLACE_KEYS = ("id", "name", "state", "city", "lat", "lon", "confidence", "evidence_date", "source")
 PLACE_OPTIONAL = ("coords_are", "source_note")
 
@@ -184,10 +186,12 @@ def _read_language(report: Report, path: Path, root: LineDict, code: str) -> dic
             "code", f"language code '{block.get('code')}' does not match the file name ({code})"
         )
     stemmer = r.text("stemmer")
-    if stemmer and stemmer not in snowballstemmer.algorithms():
+    if stemmer == "none":  # a language Snowball does not cover (Haitian Creole): words stay whole
+        stemmer = ""
+    elif stemmer and stemmer not in snowballstemmer.algorithms():
         r.error(
             "stemmer",
-            f"unknown stemmer '{stemmer}'; one of: {', '.join(snowballstemmer.algorithms())}",
+            f"unknown stemmer '{stemmer}'; 'none' or one of: {', '.join(snowballstemmer.algorithms())}",
         )
         stemmer = "english"
     abbreviations = block.get("abbreviations") or {}
@@ -203,11 +207,33 @@ def _read_language(report: Report, path: Path, root: LineDict, code: str) -> dic
     ):
         r.error("phonetic", "'phonetic' must be a list of [from, to] pairs, e.g. [[z, s], [v, b]]")
         phonetic = []
+    commands: dict[str, tuple[str, ...]] = {}
+    raw_commands = block.get("commands") or {}
+    if not isinstance(raw_commands, dict):
+        r.error(
+            "commands",
+            "'commands' must map a command to the words that call it, e.g. 'menu: [menu, inicio]'",
+        )
+        raw_commands = {}
+    for name, words in raw_commands.items():
+        if name not in TYPED_COMMANDS:
+            r.error(
+                "commands",
+                f"unknown command '{name}'{_closest(str(name), TYPED_COMMANDS)}; one of: {', '.join(TYPED_COMMANDS)}",
+            )
+        elif not isinstance(words, list) or not all(
+            isinstance(w, str) and w.strip() for w in words
+        ):
+            r.error("commands", f"command '{name}': give a list of words, e.g. [menu, inicio]")
+        else:
+            commands[name] = tuple(w.strip().lower() for w in words)
     return {
+        "commands": commands,
+        "names": tuple(n.lower() for n in r.texts("names")),
         "code": code,
         "phonetic": tuple((a.lower(), b.lower()) for a, b in phonetic),
         "name": r.text("name", max_len=20),
-        "stemmer": stemmer or "english",
+        "stemmer": stemmer if "stemmer" in block else "english",
         "abbreviations": {k.lower(): v.lower() for k, v in abbreviations.items()},
         "stopwords": frozenset(w.lower() for w in r.texts("stopwords")),
         "greetings": r.texts("greetings"),
@@ -525,6 +551,28 @@ def _read_lists(report: Report, path: Path, keys: tuple[str, ...]) -> dict[str, 
     return out
 
 
+def _read_operator(report: Report, path: Path) -> Operator:
+    """Who runs this deployment. Unset is allowed (with a warning): /about then says so."""
+    unset = (
+        "who runs this service is not set: fill in 'name' and 'contact' in operator.yaml "
+        "(users read them under /about)"
+    )
+    if not path.exists():
+        report.warning(path, 1, unset)
+        return Operator()
+    root = _read(report, path)
+    if root is None:
+        return Operator()
+    r = _Reader(report, path, root, "operator")
+    r.check_keys((), ("name", "contact"))
+    operator = Operator(
+        r.text("name", max_len=120, required=False), r.text("contact", max_len=200, required=False)
+    )
+    if not operator.name or not operator.contact:
+        report.warning(path, 1, unset)
+    return operator
+
+
 def _read_catalog(report: Report, path: Path) -> frozenset[str]:
     root = _read(report, path)
     if root is None:
@@ -556,12 +604,14 @@ def read_content(
     report: Report,
     today: Callable[[], date] = date.today,
     locations: Locations | None = None,
+    plain_language: bool = False,
 ) -> Content | None:
     """Read and validate everything under `directory`. Returns None when nothing usable was found.
 
     `locations`, when given, is filled with the file and line of every example question.
+    `plain_language` also scores every answer's readability (slower; `orienta content check`).
     """
-    from bot.content.rules import check_content
+    from bot.content.rules import check_content, check_readability
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -604,11 +654,14 @@ def read_content(
             out_of_scope=out_of_scope,
         )
     places, unverified = _read_places(report, directory / "grupos_beta.yaml")
+    operator = _read_operator(report, directory / "operator.yaml")
     if not languages:
         return None
     default = "es" if "es" in languages else codes[0]
-    content = Content(frozen_map(languages), places, unverified, catalog, default)
+    content = Content(frozen_map(languages), places, unverified, catalog, default, operator)
     check_content(content, directory, report, entry_lines, tree_lines, menu_lines, today())
+    if plain_language:
+        check_readability(content, directory, report, entry_lines)
     return content
 
 

@@ -96,6 +96,10 @@ class Language:
     trees: Mapping[str, Tree]
     menu: tuple[MenuItem, ...]
     out_of_scope: tuple[str, ...] = ()  # messages that are no topic (`out_of_scope_<lang>.yaml`)
+    # Words that, typed alone, act as a command ("menu", "inicio" -> menu; "ayuda" -> help)...
+    commands: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # ...and the names that, typed alone, switch to this language ("english", "inglés").
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,12 +118,21 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Operator:
+    """Who runs this deployment and how to reach them (`operator.yaml`); empty until set."""
+
+    name: str = ""
+    contact: str = ""
+
+
+@dataclass(frozen=True)
 class Content:
     languages: Mapping[str, Language]
     places: tuple[Place, ...]
     unverified_states: tuple[str, ...] = ()
     catalog: frozenset[str] = field(default_factory=frozenset)
     default_language: str = "es"
+    operator: Operator = field(default_factory=Operator)
 
     @cached_property  # content is immutable: sort once, not at every button press
     def states(self) -> tuple[str, ...]:

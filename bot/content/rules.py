@@ -160,3 +160,29 @@ def _check_payloads(report: Report, path: Path, code: str, content: Content) -> 
                     f"button data for '{view.arg}' is over {limits.BUTTON_PAYLOAD} bytes; use shorter ids",
                 )
                 break
+
+
+def check_readability(
+    content: Content, directory: Path, report: Report, entry_lines: dict[str, dict[str, int]]
+) -> None:
+    """A warning for every answer that reads harder than its language's floor."""
+    from bot.content import readability
+
+    if not readability.available():
+        report.warning(
+            directory, 1, "readability not checked: install the dev extras (make) for textstat"
+        )
+        return
+    for code, lang in content.languages.items():
+        floor = readability.FLOORS.get(code)
+        for entry in lang.entries.values():
+            value = readability.score(entry.answer, code)
+            if floor is None or value is None or value >= floor:
+                continue
+            measure = "INFLESZ" if code == "es" else "Flesch reading ease"
+            report.warning(
+                directory / f"faq_{code}.yaml",
+                entry_lines.get(code, {}).get(entry.id, 1),
+                f"entry '{entry.id}': the answer reads hard ({measure} {value:.0f}, at least "
+                f"{floor:.0f} wanted): shorter sentences, common words, one idea per line",
+            )

@@ -24,6 +24,7 @@ from bot.engine.replies import (
     UsageKind,
 )
 from bot.i18n import Catalogs, base_language
+from bot.matching.analyzer import fold
 from bot.matching.matcher import Intent, Match, Matcher
 
 NEAREST_COUNT = 3
@@ -42,6 +43,7 @@ class Engine:
         self.matcher = matcher or Matcher(content)
         self._guides = {code: _guides(lang) for code, lang in content.languages.items()}
         self._topic_views: dict[tuple[str, str], TextReply] = {}
+        self._typed = _typed_commands(content)
 
     # ------------------------------------------------------------------ entry point
 
@@ -74,6 +76,14 @@ class Engine:
 
     def answer(self, event: Text, lang: str | None = None) -> tuple[Match, Response]:
         """The match behind the answer, and the answer. `lang` forces the language."""
+        typed = self._typed.get(_command_key(event.text))
+        if typed is not None:
+            # A command typed as a word ("menú", "inicio", "english", "ayuda"): the command.
+            name, arg, word_lang = typed
+            hinted = base_language(event.lang_hint)
+            code = lang or word_lang or (hinted if hinted in self.content.languages else None)
+            code = code or self.matcher.detect_language(event.text, event.lang_hint)
+            return Match(code, Intent.COMMAND), self._command(Command(name, code, arg))
         found = self.match(event.text, event.lang_hint, lang)
         lang, _ = found.lang, self._t(found.lang)
         usage = [Usage(UsageKind.MESSAGE, lang)]
@@ -125,9 +135,10 @@ class Engine:
                 reply = self._menu(lang)
             case CommandName.HELP:
                 reply = self._menu(lang, self._help(lang))
-            case CommandName.ABOUT | CommandName.PRIVACY:
-                topic = "meta.about" if event.name is CommandName.ABOUT else "meta.privacy"
-                reply = self._topic(lang, topic)
+            case CommandName.ABOUT:
+                reply = self._topic(lang, "meta.about")
+            case CommandName.PRIVACY:
+                reply = self._topic(lang, "meta.privacy")
             case CommandName.LANGUAGE:
                 wanted = event.arg.strip().lower()
                 if wanted in self.content.languages:
@@ -188,8 +199,14 @@ class Engine:
         lines = [_("The nearest Grupos Beta to the place you shared:")]
         hits = []
         for number, (place, km) in enumerate(ranked, 1):
+            # Coordinates are city centres: under 1 km a figure would be false precision.
+            line = (
+                _("{n}. {name} – {city}, {state}: less than 1 km")
+                if km < 1
+                else _("{n}. {name} – {city}, {state}: about {km} km")
+            )
             lines.append(
-                _("{n}. {name} – {city}, {state}: about {km} km").format(
+                line.format(
                     n=number, name=place.name, city=place.city, state=place.state, km=_round_km(km)
                 )
             )
@@ -253,6 +270,8 @@ class Engine:
                 return self._node(lang, tree, node_id)
             case Kind.OUTCOME:
                 return self._outcome(lang, view.arg, usage)
+            case Kind.LISTED:
+                return self._listed(lang, view.arg, usage)
             case Kind.STATES:
                 return self._states(lang)
             case Kind.STATE:
@@ -309,9 +328,11 @@ class Engine:
         view = View(Kind.TOPIC, topic)
         buttons.append(Button(_("👍 Yes"), encode(Action.HELPFUL, lang, view)))
         buttons.append(Button(_("👎 No"), encode(Action.NOT_HELPFUL, lang, view)))
-        text = "\n\n".join(
-            (f"{entry.title}", entry.answer, self._source_line(lang, entry), _("Was this helpful?"))
-        )
+        parts = [entry.title, entry.answer]
+        if topic == "meta.about":
+            parts.append(self._operator(lang))
+        parts += [self._source_line(lang, entry), _("Was this helpful?")]
+        text = "\n\n".join(parts)
         return TextReply(text, tuple(buttons), self._nav(lang, view))
 
     def _node(self, lang: str, tree: Tree, node_id: str) -> TextReply:
@@ -340,7 +361,7 @@ class Engine:
         _ = self._t(lang)
         tree_id, node_id, index = [*arg.split(":"), "", "", ""][:3]
         tree = self.content.languages[lang].trees.get(tree_id)
-        if tree is None or node_id not in tree.nodes or not index.isdigit():
+        if tree is None or node_id not in tree.nodes or not _number(index):
             return None
         options = tree.nodes[node_id].options
         if int(index) >= len(options) or not options[int(index)].topics:
@@ -354,11 +375,35 @@ class Engine:
             return TextReply(
                 answer.text, answer.buttons, self._nav(lang, View(Kind.OUTCOME, arg), back)
             )
+        entries = self.content.languages[lang].entries
+        buttons = tuple(
+            Button(entries[t].title, encode(Action.SHOW, lang, View(Kind.LISTED, f"{arg}:{k}")))
+            for k, t in enumerate(topics)
+            if t in entries
+        )
         return TextReply(
             _("These answers can help you. Choose one:"),
-            self._topic_buttons(lang, topics),
+            buttons,
             self._nav(lang, View(Kind.OUTCOME, arg), back),
         )
+
+    def _listed(self, lang: str, arg: str, usage: list[Usage]) -> TextReply | None:
+        """An answer chosen from a list of answers: Back returns to the list."""
+        outcome, _sep, position = arg.rpartition(":")
+        tree_id, node_id, index = [*outcome.split(":"), "", "", ""][:3]
+        tree = self.content.languages[lang].trees.get(tree_id)
+        if tree is None or node_id not in tree.nodes or not _number(index) or not _number(position):
+            return None
+        options = tree.nodes[node_id].options
+        if int(index) >= len(options) or int(position) >= len(options[int(index)].topics):
+            return None
+        topic = options[int(index)].topics[int(position)]
+        if topic not in self.content.languages[lang].entries:
+            return None
+        usage.append(Usage(UsageKind.ANSWERED, lang, topic))
+        answer = self._topic(lang, topic)
+        back = View(Kind.OUTCOME, outcome)
+        return TextReply(answer.text, answer.buttons, self._nav(lang, View(Kind.LISTED, arg), back))
 
     def _with_runner_up(self, lang: str, answer: TextReply, topic: str) -> TextReply:
         extra = self._topic_buttons(lang, (topic,))
@@ -454,7 +499,18 @@ class Engine:
     def _help(self, lang: str) -> str:
         _ = self._t(lang)
         return _(
-            "Write your question in your own words, for example “how much can I bring without paying taxes” or “they asked me for a bribe”. I answer with official information and its source.\n\n/menu – main menu\n/language – change language\n/about – about this service\n/privacy – what we store\n\nShare your location to find the nearest Grupo Beta. In an emergency call 911."
+            "Write your question in your own words, for example “how much can I bring without paying taxes” or “they asked me for a bribe”. My answers come from public official sources and the press, with the source under each answer. I am not a lawyer.\n\n/menu – main menu\n/language – change language\n/about – who runs this service\n/privacy – what we store\n\nTo find the nearest Grupo Beta, share your location: on WhatsApp or Telegram, tap 📎 and then Location; in the terminal, type /loc and the coordinates, for example /loc 16.55, -94.90. In an emergency call 911."
+        )
+
+    def _operator(self, lang: str) -> str:
+        _ = self._t(lang)
+        operator = self.content.operator
+        if operator.name and operator.contact:
+            return _("This service is run by {name}. Contact: {contact}").format(
+                name=operator.name, contact=operator.contact
+            )
+        return _(
+            "Whoever runs this copy of Orienta has not yet said who they are or how to reach them."
         )
 
     def _source_line(self, lang: str, entry: Entry) -> str:
@@ -549,7 +605,33 @@ def _guides(language: Language) -> dict[str, Tree]:
 
 
 def _round_km(km: float) -> str:
-    # Coordinates are city centres: a finer figure than this would be false precision.
-    if km < 1:
-        return "<1"
-    return str(round(km)) if km >= 10 else f"{km:.0f}"
+    # Coordinates are city centres: a finer figure than whole kilometres would be false precision.
+    return str(round(km))
+
+
+def _number(text: str) -> bool:
+    """A plain ASCII number ("²".isdigit() is true, but int("²") fails)."""
+    return text.isascii() and text.isdigit()
+
+
+def _command_key(text: str) -> str:
+    """A message as a typed command: folded, outer spaces and quiet punctuation removed. An
+    exclamation mark is not quiet: "ayuda!!" is a call for help, not a request for /help."""
+    return fold(text).strip().strip(".?¿ ").strip()
+
+
+def _typed_commands(content: Content) -> dict[str, tuple[CommandName, str, str | None]]:
+    """Word -> (command, argument, the language it belongs to, or None when several share it)."""
+    found: dict[str, tuple[CommandName, str, str | None]] = {}
+    for code, language in content.languages.items():
+        pairs = [
+            (w, CommandName(name), "") for name, words in language.commands.items() for w in words
+        ]
+        pairs += [(w, CommandName.LANGUAGE, code) for w in language.names]
+        for word, name, arg in pairs:
+            key = _command_key(word)
+            if key in found and found[key][:2] == (name, arg):
+                found[key] = (name, arg, None)  # the same word in two languages ("menu")
+            else:
+                found.setdefault(key, (name, arg, code))
+    return found

@@ -26,6 +26,7 @@ class Kind(StrEnum):
     TOPIC = "t"  # arg: topic id
     NODE = "n"  # arg: tree id ":" node id
     OUTCOME = "o"  # arg: tree id ":" node id ":" option index; an option that leads to topics
+    LISTED = "a"  # arg: OUTCOME's arg ":" topic index; an answer chosen from that list
     STATES = "s"  # the list of states with a Grupo Beta
     STATE = "g"  # arg: state name; the Grupos Beta of that state
     LOCATION = "p"  # ask the user to share a location

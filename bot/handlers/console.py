@@ -9,6 +9,7 @@ Ctrl-D        quit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
@@ -34,6 +35,9 @@ COMMANDS = {
     "language": CommandName.LANGUAGE,
     "idioma": CommandName.LANGUAGE,
 }
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 
 
 class ConsoleChat:
@@ -87,8 +91,10 @@ class ConsoleChat:
         return Text(line, self.lang)
 
     def _location(self, arg: str) -> Event | None:
+        # "16.55 -94.90", "16.55, -94.90" (as map apps copy it) or "16,55 -94,90" (decimal commas).
+        numbers = _NUMBER.findall(arg)
         try:
-            lat, lon = (float(v.replace(",", ".")) for v in arg.replace(";", " ").split())
+            lat, lon = (float(n.replace(",", ".")) for n in numbers)
         except ValueError:
             self._say(
                 self._t(

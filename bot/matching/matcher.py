@@ -44,6 +44,7 @@ class Intent(StrEnum):
     GREETING = "greeting"
     THANKS = "thanks"
     EMPTY = "empty"  # no words at all: emoji only, punctuation, blank
+    COMMAND = "command"  # a command typed as a word ("menú", "english"): set by the engine
 
 
 @dataclass(frozen=True)
