@@ -260,6 +260,9 @@ def startup(cache_dir: Path, embeddings: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--set", default="2", choices=("1", "2"), help="which frozen held-out set (default 2)"
+    )
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation table")
     parser.add_argument("--no-startup", action="store_true", help="skip start-up measurements")
     parser.add_argument(
@@ -278,11 +281,12 @@ def main() -> int:
     matching = Matching.from_settings(settings)
     embedder = matching.embedder
     tuning = read_cases(DATA / "matcher_cases.yaml")
-    heldout = read_cases(DATA / "heldout_es.yaml") + read_cases(DATA / "heldout_en.yaml")
-    danger_sets = read_danger(DATA / "heldout_danger.yaml")
+    prefix = "heldout" if args.set == "1" else f"heldout{args.set}"
+    heldout = read_cases(DATA / f"{prefix}_es.yaml") + read_cases(DATA / f"{prefix}_en.yaml")
+    danger_sets = read_danger(DATA / f"{prefix}_danger.yaml")
     if args.dry_run:
         heldout, danger_sets = tuning, read_danger(DATA / "matcher_cases.yaml")
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "peers": {}}
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "set": args.set, "peers": {}}
 
     t0 = time.perf_counter()
     final = matching.matcher(content)
