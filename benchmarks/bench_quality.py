@@ -261,7 +261,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
-        "--set", default="2", choices=("1", "2"), help="which frozen held-out set (default 2)"
+        "--set", default="2", choices=("1", "2", "3"), help="which frozen held-out set (default 2)"
     )
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation table")
     parser.add_argument("--no-startup", action="store_true", help="skip start-up measurements")
@@ -282,7 +282,12 @@ def main() -> int:
     embedder = matching.embedder
     tuning = read_cases(DATA / "matcher_cases.yaml")
     prefix = "heldout" if args.set == "1" else f"heldout{args.set}"
-    heldout = read_cases(DATA / f"{prefix}_es.yaml") + read_cases(DATA / f"{prefix}_en.yaml")
+    heldout = [
+        case
+        for lang in ("es", "en")
+        if (DATA / f"{prefix}_{lang}.yaml").exists()
+        for case in read_cases(DATA / f"{prefix}_{lang}.yaml")
+    ]
     danger_sets = read_danger(DATA / f"{prefix}_danger.yaml")
     if args.dry_run:
         heldout, danger_sets = tuning, read_danger(DATA / "matcher_cases.yaml")
@@ -308,6 +313,11 @@ def main() -> int:
     texts = [c.text for c in heldout] + [c.text for c in tuning]
     if args.startup_only:
         builders, args.no_cv = {}, True
+    if not heldout:  # a danger-only set: Orienta alone, danger alone
+        builders = {
+            k: v for k, v in builders.items() if k.startswith("Orienta") and "before" not in k
+        }
+        args.no_cv = args.no_startup = True
     for name, build in builders.items():
         print(f"… {name}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
@@ -406,6 +416,8 @@ def report(results: dict[str, Any]) -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, row in peers.items():
         h = row["heldout"]
+        if not h:
+            continue
         print(
             f"| {name} | {h['es']['top1']:.3f} | {h['en']['top1']:.3f} | {h['es']['long']:.3f} | "
             f"{h['en']['long']:.3f} | {h['es']['oos_rejected']:.3f} | {h['en']['oos_rejected']:.3f} | "
@@ -420,6 +432,8 @@ def report(results: dict[str, Any]) -> None:
         if "danger" not in row:
             continue
         h, d = row["heldout"], row["danger"]
+        if not h:
+            h = {lang: {"language": float("nan")} for lang in ("es", "en")}
         print(
             f"| {name} | {h['es']['language']:.3f} | {h['en']['language']:.3f} | {d['es']['recall']:.3f} | "
             f"{d['en']['recall']:.3f} | {d['es']['false_alarms']:.3f} | {d['en']['false_alarms']:.3f} |"

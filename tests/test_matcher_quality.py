@@ -30,7 +30,7 @@ CASES = DATA / "matcher_cases.yaml"
 
 # Floors per path: (top-1 in scope, long messages, out of scope rejected, danger recall, near-miss
 # false alarms at most).
-FLOORS = {"semantic": (0.93, 0.90, 0.90, 0.98, 0.10), "lexical": (0.92, 0.90, 0.90, 0.97, 0.15)}
+FLOORS = {"semantic": (0.93, 0.90, 0.90, 0.97, 0.10), "lexical": (0.92, 0.90, 0.90, 0.95, 0.12)}
 
 # The frozen held-out sets: any edit to them changes these and fails the test below.
 FROZEN = {
@@ -40,6 +40,7 @@ FROZEN = {
     "heldout2_es.yaml": "2ed2d2786a876fd43d627b0a9ae367c6ced3c18d528ed8542e91b484300ffd16",
     "heldout2_en.yaml": "e639c5a393ae71f3e60de7bd016a4bd3095446fb47b5b04f2cf23dab6943b906",
     "heldout2_danger.yaml": "eebe48008a0250c102c09cf8eaa8f5ea52187aa94f8eec94de20428c704428d0",
+    "heldout3_danger.yaml": "4ffbebc3799b7218a8f125d001e03313009a7aa2ddab309af7ed4b1e8a8bd2c5",
 }
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from bot.matching.features import Channel, Floats, LinearModel, TfidfFeatures
 
 NONE = "-"  # the out-of-scope class: never a topic id (ids have a dot)
-FORMAT = 17  # bump when the stored layout or the training recipe changes
+FORMAT = 18  # bump when the stored layout or the training recipe changes
 
 
 @dataclass(frozen=True)

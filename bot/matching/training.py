@@ -79,8 +79,13 @@ class Recipe:
     embed_words: int = 30  # see `learned.window`
     embed_chars: int = 200
     seed: int = 0
-    # The danger threshold must catch this share of the danger examples in cross-validation.
-    danger_recall: float = 0.97
+    # The danger threshold lets this share of the near misses raise the alarm in cross-validation
+    # (on the tuning cases of rounds 5-7: recall 0.97-1.00 with 0.02-0.10 near-miss alarms; the
+    # earlier rule, "catch 97% of the danger examples", alarmed on a quarter of held-out set 2's
+    # near misses)...
+    near_miss_alarms: float = 0.10
+    # ...unless that catches fewer than this share of the danger examples.
+    danger_recall: float = 0.90
     # Out-of-scope rejection and in-scope accuracy weigh the same when choosing `accept`.
     oos_weight: float = 1.0
 
@@ -439,8 +444,9 @@ def choose_thresholds(
         weight = recipe.mix
         accept, acc, rej = best_accept(mix(oof.topic_lexical, oof.topic_semantic, weight))
         report["mixed"] = {"weight": weight, "accept": accept, "accuracy": acc, "oos_rejected": rej}
-    # Danger: the highest threshold that still catches `danger_recall` of the danger examples
-    # that no exact phrase catches (those raise the alarm anyway).
+    # Danger: the threshold at which `near_miss_alarms` of the near misses raise the alarm, but
+    # never one that catches fewer than `danger_recall` of the danger examples no exact phrase
+    # catches (those raise the alarm anyway). All in cross-validation.
     positives = np.array([e.danger for e in oof.examples])
     open_ = np.array([e.kind == "danger" and not e.floor for e in oof.examples])
     near = np.array([e.kind == "near_miss" for e in oof.examples])
@@ -448,8 +454,11 @@ def choose_thresholds(
 
     def danger_threshold(p: Floats) -> tuple[float, dict[str, float]]:
         caught = np.sort(p[open_])
-        t = float(caught[int((1 - recipe.danger_recall) * len(caught))]) if len(caught) else 0.5
-        t = min(max(t, 0.01), 0.99)
+        floor_t = (
+            float(caught[int((1 - recipe.danger_recall) * len(caught))]) if len(caught) else 0.5
+        )
+        alarms_t = float(np.quantile(p[near], 1 - recipe.near_miss_alarms)) if near.any() else 0.5
+        t = min(max(min(alarms_t, floor_t), 0.01), 0.99)
         alarm = (p >= t) | floor
         return t, {
             "threshold": round(t, 4),
