@@ -68,6 +68,14 @@ class Runtime:
                 build_engine, self.content_dir, self.locale_dir, self.matching
             )
             problems = [str(p) for p in errors]
+            if engine is not None:
+                dropped = sorted(set(self.engine.content.languages) - set(engine.content.languages))
+                if dropped:
+                    engine = None
+                    problems = [
+                        f"{self.content_dir / 'languages.yaml'}:1: the running bot serves "
+                        f"{', '.join(dropped)}, which this content drops: restart to remove a language"
+                    ]
             self.last_reload_ms = (time.perf_counter() - started) * 1000
             if engine is None:
                 log.error(

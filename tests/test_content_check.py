@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -274,3 +275,41 @@ def test_a_malformed_phonetic_block_is_reported(content_copy: Path) -> None:
         f"{faq}:{line}: 'phonetic' must be a list of [from, to] pairs, e.g. [[z, s], [v, b]]"
         in messages(check(content_copy))
     )
+
+
+def test_a_deleted_language_file_is_an_error_not_a_silent_loss(content_copy: Path) -> None:
+    (content_copy / "faq_es.yaml").unlink()
+    assert "languages.yaml:5: language 'es' is listed but faq_es.yaml is missing" in " ".join(
+        messages(check(content_copy))
+    )
+    assert main(["content", "check", str(content_copy)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("default not listed", "the default language 'fr' is not in the list"),
+        ("trees without faq", "trees_xx.yaml has no faq_xx.yaml beside it"),
+        ("faq not listed", "faq_xx.yaml is not listed in languages.yaml: add 'xx' there"),
+        ("no languages.yaml", "languages.yaml is missing"),
+        ("trees missing", "language 'en' is listed but trees_en.yaml is missing"),
+    ],
+)
+def test_languages_yaml_and_the_files_must_agree(
+    content_copy: Path, change: str, expected: str
+) -> None:
+    languages = content_copy / "languages.yaml"
+    if change == "default not listed":
+        edit(languages, "default: es", "default: fr")
+    elif change == "trees without faq":
+        shutil.copy(content_copy / "trees_en.yaml", content_copy / "trees_xx.yaml")
+    elif change == "faq not listed":
+        shutil.copy(content_copy / "faq_en.yaml", content_copy / "faq_xx.yaml")
+        shutil.copy(content_copy / "trees_en.yaml", content_copy / "trees_xx.yaml")
+    elif change == "no languages.yaml":
+        languages.unlink()
+    else:
+        (content_copy / "trees_en.yaml").unlink()
+    report = check(content_copy)
+    assert any(expected in m for m in messages(report)), messages(report)
+    assert report.errors

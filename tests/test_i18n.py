@@ -95,6 +95,10 @@ def test_a_third_language_needs_only_new_files(tmp_path: Path) -> None:
     (content_dir / "trees_xx.yaml").write_text(
         trees.replace("title: Report abuse", "title: Reportar XX"), encoding="utf-8"
     )
+    languages = content_dir / "languages.yaml"
+    languages.write_text(
+        languages.read_text(encoding="utf-8").replace("[es, en]", "[es, en, xx]"), encoding="utf-8"
+    )
     folder = locale_dir / "xx" / "LC_MESSAGES"
     folder.mkdir(parents=True)
     cat = Catalog(locale="en", domain="messages")  # babel needs a real locale for plural rules

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import serve
+from bot.app import serve, watch_content
 from bot.config import ROOT
 from bot.engine.events import Text
 from bot.runtime import Matching, Runtime, build_engine
@@ -164,3 +164,58 @@ def test_sighup_reloads(tmp_path: Path) -> None:
                 assert await stop_orienta(process, timeout=10) == 0
 
     asyncio.run(scenario())
+
+
+def test_a_reload_that_drops_a_language_is_refused(tmp_path: Path, matching: Matching) -> None:
+    """Removing English from a running bot would answer English speakers in Spanish."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    engine, _ = build_engine(content, ROOT / "locale", matching)
+    assert engine is not None
+    runtime = Runtime(engine, None, content, ROOT / "locale", matching)  # type: ignore[arg-type]
+    languages = content / "languages.yaml"
+    languages.write_text(
+        languages.read_text(encoding="utf-8").replace("[es, en]", "[es]"), encoding="utf-8"
+    )
+    (content / "faq_en.yaml").unlink()
+    (content / "trees_en.yaml").unlink()
+    problems = asyncio.run(runtime.reload("test"))
+    assert problems and "which this content drops: restart to remove a language" in problems[0]
+    assert runtime.engine is engine
+    assert runtime.engine.handle(Text("how do I ask for asylum")).lang == "en"
+
+
+def test_a_reload_waits_until_the_files_stop_changing(tmp_path: Path) -> None:
+    """An editor's save or a copy of several files is read only once it held still for a poll."""
+    content = tmp_path / "content"
+    content.mkdir()
+    faq = content / "faq_es.yaml"
+    faq.write_text("a: 1\n", encoding="utf-8")
+    reloads: list[str] = []
+    polls = 0
+
+    class Watched:
+        content_dir = content
+
+        async def reload(self, reason: str = "") -> None:
+            reloads.append(faq.read_text(encoding="utf-8"))
+
+    stop = asyncio.Event()
+    # What happens between polls, one step per poll: a save in two parts, then quiet.
+    steps = [
+        lambda: faq.write_text("a: 1\nb:", encoding="utf-8"),  # half written
+        lambda: faq.write_text("a: 1\nb: 2\n", encoding="utf-8"),  # finished
+        lambda: None,  # unchanged for one poll: now it is read
+        lambda: None,
+        lambda: (content / "trees_es.yaml").write_text("x: 1\n", encoding="utf-8"),
+        lambda: None,
+        stop.set,
+    ]
+
+    async def sleep(seconds: float) -> None:
+        nonlocal polls
+        steps[polls]()
+        polls += 1
+
+    asyncio.run(watch_content(Watched(), 1.0, stop, sleep))  # type: ignore[arg-type]
+    assert reloads == ["a: 1\nb: 2\n", "a: 1\nb: 2\n"]

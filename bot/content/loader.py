@@ -1,11 +1,15 @@
 """Read the content directory into immutable objects, collecting every problem with its line.
 
-Layout of a content directory (each language is a pair of files; adding one adds a language):
+Layout of a content directory (a language is its files, listed in languages.yaml):
 
-    topics.yaml           the topic catalog every language must cover
-    faq_<lang>.yaml       language block, safety block, FAQ entries
-    trees_<lang>.yaml     main menu and guided paths
-    grupos_beta.yaml      the Grupos Beta (language-neutral)
+    languages.yaml            the languages served and the default one
+    topics.yaml               the topic catalog every language must cover
+    faq_<lang>.yaml           language block, safety block, FAQ entries
+    trees_<lang>.yaml         main menu and guided paths
+    out_of_scope_<lang>.yaml  messages that are none of the topics (the matcher learns "none")
+    danger_<lang>.yaml        messages of people in danger now, and near misses
+    grupos_beta.yaml          the Grupos Beta (language-neutral)
+    operator.yaml             who runs this deployment (shown under /about)
 """
 
 from __future__ import annotations
@@ -590,6 +594,56 @@ def _read_catalog(report: Report, path: Path) -> frozenset[str]:
     return frozenset(ids)
 
 
+def _read_languages(report: Report, directory: Path) -> tuple[list[str], str]:
+    """The languages this deployment serves (`languages.yaml`), checked against the files.
+
+    A language is never lost by accident: a listed language whose files are gone, a FAQ file
+    nobody listed, or a guided-paths file without its FAQ file are errors, not silent changes.
+    """
+    path = directory / "languages.yaml"
+    found = set(language_codes(directory))
+    trees = {p.stem.removeprefix("trees_") for p in directory.glob("trees_*.yaml")}
+    if not path.exists():
+        report.error(
+            path,
+            1,
+            "languages.yaml is missing: list the languages to serve and the default, e.g. "
+            "'default: es' and 'languages: [es, en]'",
+        )
+        # Read what is there anyway, so every other problem is reported in the same run.
+        return sorted(found), "es" if "es" in found else min(found, default="")
+    root = _read(report, path)
+    if root is None:
+        return [], ""
+    r = _Reader(report, path, root, "languages")
+    r.check_keys(("default", "languages"))
+    listed = [c.strip().lower() for c in r.texts("languages", min_items=1)]
+    default = r.text("default").lower()
+    for code in listed:
+        if not LANG_CODE.match(code):
+            r.error("languages", f"'{code}' is not a language code (2 or 3 letters, like 'es')")
+        elif code not in found:
+            r.error("languages", f"language '{code}' is listed but faq_{code}.yaml is missing")
+        elif code not in trees:
+            r.error("languages", f"language '{code}' is listed but trees_{code}.yaml is missing")
+    for code in sorted(found - set(listed)):
+        report.error(
+            directory / f"faq_{code}.yaml",
+            1,
+            f"faq_{code}.yaml is not listed in languages.yaml: add '{code}' there to serve it",
+        )
+    for code in sorted(trees - found):
+        report.error(
+            directory / f"trees_{code}.yaml",
+            1,
+            f"trees_{code}.yaml has no faq_{code}.yaml beside it",
+        )
+    if default and default not in listed:
+        r.error("default", f"the default language '{default}' is not in the list")
+    usable = [c for c in listed if c in found]
+    return usable, default
+
+
 def language_codes(directory: Path) -> list[str]:
     """Languages are discovered from file names: `faq_<code>.yaml`."""
     return sorted(
@@ -617,9 +671,8 @@ def read_content(
     if not directory.is_dir():
         report.error(directory, 1, "content directory not found")
         return None
-    codes = language_codes(directory)
+    codes, default = _read_languages(report, directory)
     if not codes:
-        report.error(directory / "faq_es.yaml", 1, "no faq_<language>.yaml file found")
         return None
     catalog = _read_catalog(report, directory / "topics.yaml")
     languages: dict[str, Language] = {}
@@ -657,7 +710,8 @@ def read_content(
     operator = _read_operator(report, directory / "operator.yaml")
     if not languages:
         return None
-    default = "es" if "es" in languages else codes[0]
+    if default not in languages:
+        return None
     content = Content(frozen_map(languages), places, unverified, catalog, default, operator)
     check_content(content, directory, report, entry_lines, tree_lines, menu_lines, today())
     if plain_language:
