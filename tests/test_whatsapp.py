@@ -18,10 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from bot import limits
 from bot.app import serve
 from bot.config import Settings
+from bot.content.model import Content
 from tests.conftest import opening
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.started import Started
@@ -373,3 +375,127 @@ async def test_incomplete_whatsapp_configuration_exits_2(
     )
     assert await serve(settings) == 2
     assert "WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN" in capsys.readouterr().err
+
+
+DELIVERIES = yaml.safe_load(
+    (Path(__file__).parent / "data" / "whatsapp_deliveries.yaml").read_text(encoding="utf-8")
+)["deliveries"]
+
+
+MENU = "Escribe tu pregunta con tus palabras o elige un tema:"
+
+
+async def _until_the_menu(wa: WhatsApp, sender: str) -> list[dict[str, Any]]:
+    """What `sender` was sent before the menu (the reply to their "menu", which comes last)."""
+    count = 1
+    while True:
+        await wa.graph.wait_recipient(sender, count)
+        mine = [m for m in wa.graph.sent if m["to"] == sender]
+        if text_of(mine[-1]) == MENU:
+            return mine[:-1]
+        count = len(mine) + 1
+
+
+async def test_every_documented_delivery_gets_the_replies_a_user_would_expect(
+    wa: WhatsApp, content: Content
+) -> None:
+    """Replays every delivery shape of the Cloud API (tests/data/whatsapp_deliveries.yaml). After
+    each, the same user sends "menu": its reply comes after any reply to the delivery (one
+    conversation is answered in order), so what came before it is exactly the delivery's."""
+    titles = tuple(e.title for e in content.languages["es"].entries.values())
+    note = "No puedo abrir stickers, fotos, audios, videos ni archivos."
+    wrong = []
+    for number, shape in enumerate(DELIVERIES):
+        sender = f"52155100{number:05d}"
+        value: dict[str, Any] = dict(shape.get("value") or {})
+        if "message" in shape:
+            message = dict(shape["message"])
+            if message.get("from") == USER:
+                message["from"] = sender
+            value = {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_ID},
+                "contacts": [{"profile": {"name": "Test User"}, "wa_id": sender}],
+                "messages": [message],
+            }
+        delivery = {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"value": value, "field": shape["field"]}]}],
+        }
+        assert (await wa.post(delivery)).status_code == 200, shape["name"]
+        assert (
+            await wa.post(wa.envelope(wa.message("text", sender, text={"body": "menu"})))
+        ).status_code == 200
+        replies = await _until_the_menu(wa, sender)
+        texts = [text_of(m) for m in replies]
+        kinds = {
+            "none": not replies,
+            "note": len(replies) == 1 and texts[0].startswith(note),
+            # A long answer goes as its text, then its buttons ("Elige una opción:").
+            "answer": bool(replies) and texts[0].startswith(titles),
+            "press": bool(replies) and texts[0] != "" and not texts[0].startswith(note),
+            "places": bool(replies) and "Grupo Beta" in " ".join(texts),
+        }
+        if not kinds[shape["expect"]]:
+            wrong.append((shape["name"], shape["expect"], [t[:40] for t in texts]))
+    assert not wrong, wrong
+
+
+async def test_a_delivery_without_a_message_id_is_answered_once(wa: WhatsApp) -> None:
+    message = wa.message("text", text={"body": "menu"})
+    del message["id"]
+    await wa.send(message)
+    assert (await wa.post(wa.envelope(message))).status_code == 200  # WhatsApp retries it
+    await wa.text("ayuda")  # its reply comes after any reply to the retry would have
+    texts = [text_of(m) for m in wa.graph.sent]
+    assert len(texts) == 2 and texts[1].startswith("Escribe tu pregunta con tus palabras, por")
+
+
+async def test_a_retry_after_of_a_day_drops_that_reply_and_the_user_is_answered_next(
+    wa: WhatsApp,
+) -> None:
+    wa.graph.fail_next(429, code=130429, headers={"Retry-After": "100000"})
+    assert (
+        await wa.post(wa.envelope(wa.message("text", text={"body": "hola"})))
+    ).status_code == 200
+    await wa.graph.wait_rejected(1)
+    started = time.monotonic()
+    sent = await wa.text("como pido asilo")  # the same user, straight after: not stuck behind it
+    assert text_of(sent[0]).startswith("Pedir asilo")
+    assert time.monotonic() - started < 5
+    assert len(wa.graph.rejected) == 1  # the dropped reply was not tried again
+
+
+async def test_deeply_nested_json_is_a_400_not_a_crash(wa: WhatsApp) -> None:
+    depth = 100_000
+    assert (await wa.post(b"[" * depth + b"]" * depth)).status_code == 400
+    nested = (
+        b'{"object": "whatsapp_business_account", "entry": ' + b"[" * depth + b"]" * depth + b"}"
+    )
+    assert (await wa.post(nested)).status_code == 400
+    await wa.text("hola")  # and the next delivery is answered
+    assert len(wa.graph.sent) == 1
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("from", "True"),
+        ("from", "[1]"),
+        ("from", "5" * 10_000),
+        ("from", ""),
+        ("from", 5215512345678),
+        ("from", ["5215512345678"]),
+        ("from", "+52 1 55 1234 5678"),
+        ("id", ["wamid.x"]),
+        ("id", "w" * 10_000),
+    ],
+)
+async def test_a_sender_or_id_that_whatsapp_never_sends_gets_no_reply(
+    wa: WhatsApp, field: str, value: Any
+) -> None:
+    message = wa.message("text", text={"body": "hola"})
+    message[field] = value
+    assert (await wa.post(wa.envelope(message))).status_code == 200
+    await wa.text("como pido asilo")  # a real user after it is answered, and only they are
+    assert [m["to"] for m in wa.graph.sent] == [USER]

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import deque
 from typing import Any
 
 import httpx
@@ -34,9 +35,15 @@ from bot.web.app import MAX_BODY, read_body
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
+# Deliveries that are not a message to answer: a reaction (added or removed) to one of our
+# messages, a message the user deleted, an edit of an earlier message, and system notices
+# (the user changed number, their security code changed).
+SILENT = frozenset({"reaction", "revoke", "edit", "system", "ephemeral"})
 PATH = "/whatsapp/webhook"
 OUTSIDE_WINDOW = 131047  # more than 24 hours since the user last wrote: only templates may be sent
 SEND_ATTEMPTS = 5
+MAX_WAIT = 30.0  # seconds: a platform asking to wait longer gets the message dropped and counted
+INBOX_MAX = 50  # messages waiting from one sender; the flood guard answers far fewer per minute
 
 
 class WhatsAppChannel:
@@ -51,8 +58,11 @@ class WhatsAppChannel:
         self.languages: ExpiringMap[str, str] = ExpiringMap(6 * 3600.0, 200_000)
         self.flood = FloodGuard(limit=20, window=60.0, pause=60.0)
         self.client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._locks: ExpiringMap[str, asyncio.Lock] = ExpiringMap(600.0, 100_000)
+        # One mailbox and at most one worker per sender: a conversation's replies go out in
+        # order, and a wait (a Retry-After, a backoff) holds only that conversation's own queue,
+        # no lock shared with anything else.
+        self._inbox: dict[str, deque[dict[str, Any]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
         self.client = httpx.AsyncClient(
@@ -62,9 +72,22 @@ class WhatsAppChannel:
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
 
-    async def stop(self) -> None:
-        if self._tasks:  # finish answering what was already acknowledged
-            await asyncio.wait(self._tasks, timeout=10)
+    async def stop(self, deadline: float | None = None) -> None:
+        """Answer what was already acknowledged until `deadline` (loop time); what is left is
+        cancelled and counted in the log."""
+        if self._workers:
+            timeout = (
+                None if deadline is None else max(deadline - asyncio.get_running_loop().time(), 0)
+            )
+            _, pending = await asyncio.wait(set(self._workers.values()), timeout=timeout)
+            if pending:
+                left = sum(len(box) for box in self._inbox.values())
+                log.warning("whatsapp: stopping with %d messages left unanswered", left)
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending, timeout=1)
+        else:
+            log.info("whatsapp: stopping with 0 messages left unanswered")
         if self.client is not None:
             await self.client.aclose()
 
@@ -97,51 +120,88 @@ class WhatsAppChannel:
             return PlainTextResponse("bad signature", status_code=403)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than JSON allows
             return PlainTextResponse("malformed JSON", status_code=400)
         if not isinstance(data, dict):
             return PlainTextResponse("malformed payload", status_code=400)
         for message in _messages(data):
-            message_id = str(message.get("id") or "")
-            if message_id and not self.seen.add(message_id):
+            if not _sender(message):
+                continue  # not a user's phone number: nobody to answer
+            if not self.seen.add(_delivery_key(message)):
                 continue  # a repeated delivery: already answered
-            task = asyncio.create_task(self._process(message))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._enqueue(message)
         return PlainTextResponse("ok")
+
+    def _enqueue(self, message: dict[str, Any]) -> None:
+        sender = _sender(message)
+        if not sender:
+            return
+        box = self._inbox.setdefault(sender, deque())
+        if len(box) >= INBOX_MAX:  # a flood while the first replies are still going out
+            self.runtime.stats.record(
+                CHANNEL,
+                [
+                    Usage(
+                        UsageKind.RATE_LIMITED,
+                        self.runtime.engine.language_of(self.languages.get(sender)),
+                    )
+                ],
+            )
+            return
+        box.append(message)
+        if sender not in self._workers:
+            self._workers[sender] = asyncio.create_task(self._work(sender, box))
+
+    async def _work(self, sender: str, box: deque[dict[str, Any]]) -> None:
+        """Answer one sender's messages in order until the mailbox is empty."""
+        try:
+            while box:
+                await self._process(box[0])
+                box.popleft()  # only now: stop() counts the one in progress as unanswered
+        finally:
+            # No await between the emptiness check and here: a message enqueued meanwhile
+            # would have been seen by the loop.
+            self._workers.pop(sender, None)
+            if not box:
+                self._inbox.pop(sender, None)
 
     # ------------------------------------------------------------------ messages
 
     async def _process(self, message: dict[str, Any]) -> None:
-        sender = str(message.get("from") or "")
+        sender = _sender(message)
         if not sender:
             return
         try:
-            lock = self._locks.get(sender) or asyncio.Lock()
-            self._locks.set(sender, lock)
-            async with lock:  # one conversation's replies go out in order
-                event = self._event(message, sender)
-                if event is None:
-                    return
-                verdict = self.flood.check(sender)
-                if verdict != "ok":
-                    await self._rate_limited(sender, verdict == "warn")
-                    return
-                response = await offloop.handle(self.runtime.engine, event)
-                self.languages.set(sender, response.lang)
-                self.runtime.stats.record(CHANNEL, response.usage)
-                await self._deliver(sender, response)
+            event = self._event(message, sender)
+            if event is None:
+                return
+            verdict = self.flood.check(sender)
+            if verdict != "ok":
+                await self._rate_limited(sender, verdict == "warn")
+                return
+            response = await offloop.handle(self.runtime.engine, event)
+            self.languages.set(sender, response.lang)
+            self.runtime.stats.record(CHANNEL, response.usage)
+            await self._deliver(sender, response)
         except Exception as exc:  # one bad message must not stop the channel
             log.error("whatsapp: could not answer a message: %s", type(exc).__name__)
 
     def _event(self, message: dict[str, Any], sender: str) -> Event | None:
+        """The engine event for a user's message, or None for those that want no reply."""
         hint = self.languages.get(sender)
         kind = message.get("type")
+        if kind in SILENT:
+            return None
+        if kind == "button":  # a quick-reply button of a template message
+            payload = (message.get("button") or {}).get("payload")
+            return Press(str(payload)) if payload else None
         if kind == "text":
             body = str((message.get("text") or {}).get("body") or "")
             return Text(body[: MATCH_INPUT_MAX * 2], hint)
         if kind == "interactive":
             interactive = message.get("interactive") or {}
+            if interactive.get("type") == "nfm_reply":
+                return None  # a flow's answer: Orienta sends no flows
             reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
             payload = reply.get("id")
             return Press(str(payload)) if payload else Unsupported("interactive", hint)
@@ -171,7 +231,12 @@ class WhatsAppChannel:
                     return  # undeliverable: the rest would fail the same way
 
     async def _send(self, to: str, body: dict[str, Any]) -> bool:
-        """POST one message, retrying 429 and 5xx with backoff. False when it cannot be sent."""
+        """POST one message, retrying 429 and 5xx with backoff. False when it cannot be sent.
+
+        Waits are bounded: a Retry-After over MAX_WAIT seconds drops the message (counted as
+        undelivered) instead of holding the conversation. A request that timed out after it may
+        have reached the Graph API is not sent again: the user would get it twice.
+        """
         assert self.client is not None
         path = f"/{self.settings.whatsapp_phone_number_id}/messages"
         payload = {
@@ -184,10 +249,17 @@ class WhatsAppChannel:
         for attempt in range(SEND_ATTEMPTS):
             try:
                 response = await self.client.post(path, json=payload)
-            except httpx.HTTPError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 log.warning(
                     "whatsapp: send failed (%s), attempt %d", type(exc).__name__, attempt + 1
+                )  # nothing left this process: safe to try again
+            except httpx.HTTPError as exc:
+                # It may have arrived: sending it again could show it twice. Go on as if sent.
+                log.warning(
+                    "whatsapp: %s after a send that may have arrived; not sent again",
+                    type(exc).__name__,
                 )
+                return True
             else:
                 if response.status_code < 300:
                     return True
@@ -200,19 +272,33 @@ class WhatsAppChannel:
                         "whatsapp: message rejected: HTTP %d, error %s", response.status_code, code
                     )
                     return False
-                retry_after = response.headers.get("retry-after", "")
-                if retry_after.isdigit():
-                    delay = max(delay, float(retry_after))
+                asked = _retry_after(response)
+                if asked is not None and asked > MAX_WAIT:
+                    return self._undelivered(f"the Graph API asked to wait {asked:.0f} s")
+                delay = max(delay, asked or 0.0)
                 log.warning("whatsapp: HTTP %d, retrying in %.1f s", response.status_code, delay)
             if attempt < SEND_ATTEMPTS - 1:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 8.0)
-        log.error("whatsapp: giving up on a message after %d attempts", SEND_ATTEMPTS)
+        return self._undelivered(f"no success after {SEND_ATTEMPTS} attempts")
+
+    def _undelivered(self, why: str) -> bool:
+        log.warning("whatsapp: a reply was not sent (%s)", why)
+        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.UNDELIVERED, "")])
         return False
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after", "").strip()
+    try:
+        return max(float(raw), 0.0) if raw else None
+    except ValueError:
+        return None
+
+
 def _messages(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The user messages of a delivery; statuses (sent, delivered, read) are ignored."""
+    """The user messages of a delivery; statuses (sent, delivered, read) and other fields
+    (account, template and call updates) are ignored."""
     out: list[dict[str, Any]] = []
     entries = data.get("entry")
     if not isinstance(entries, list):
@@ -220,7 +306,9 @@ def _messages(data: dict[str, Any]) -> list[dict[str, Any]]:
     for entry in entries:
         changes = entry.get("changes") if isinstance(entry, dict) else None
         for change in changes if isinstance(changes, list) else []:
-            value = change.get("value") if isinstance(change, dict) else None
+            if not isinstance(change, dict) or change.get("field", "messages") != "messages":
+                continue
+            value = change.get("value")
             messages = value.get("messages") if isinstance(value, dict) else None
             out.extend(
                 m for m in (messages if isinstance(messages, list) else []) if isinstance(m, dict)
@@ -234,3 +322,21 @@ def _error_code(response: httpx.Response) -> int | None:
         return int(code) if code is not None else None
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+def _sender(message: dict[str, Any]) -> str | None:
+    """The user's WhatsApp id (a phone number in digits), or None for anything else."""
+    sender = message.get("from")
+    if isinstance(sender, str) and sender.isascii() and sender.isdigit() and 5 <= len(sender) <= 20:
+        return sender
+    return None
+
+
+def _delivery_key(message: dict[str, Any]) -> str:
+    """What makes a delivery the same as an earlier one: its message id, or, without a usable
+    one, a hash of the whole message (WhatsApp retries send the same bytes)."""
+    message_id = message.get("id")
+    if isinstance(message_id, str) and 0 < len(message_id) <= 256:
+        return message_id
+    canonical = json.dumps(message, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -24,7 +24,7 @@ class FakeGraphAPI:
         self.sent: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
-        self._failures: list[tuple[int, dict[str, Any]]] = []
+        self._failures: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         self._delays: list[float] = []
         self.by_recipient: dict[str, list[float]] = {}
         self._recipient_events: dict[str, asyncio.Event] = {}
@@ -49,7 +49,13 @@ class FakeGraphAPI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/{VERSION}"
 
-    def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        status: int,
+        code: int | None = None,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         error = {
             "error": {
                 "message": "fake error",
@@ -58,7 +64,7 @@ class FakeGraphAPI:
                 "fbtrace_id": "x",
             }
         }
-        self._failures.extend([(status, error)] * times)
+        self._failures.extend([(status, error, headers or {})] * times)
 
     def delay_next(self, seconds: float, times: int = 1) -> None:
         self._delays.extend([seconds] * times)
@@ -104,21 +110,25 @@ class FakeGraphAPI:
         body = await request.json()
         self.headers.append(dict(request.headers))
         if self._delays:
+            # A slow API: the message is delivered, but the answer comes after the client gave up.
             await asyncio.sleep(self._delays.pop(0))
-            self.rejected.append(
-                body
-            )  # the client gave up waiting; WhatsApp would not deliver it twice here
-            return JSONResponse({"error": {"code": 2, "message": "late"}}, status_code=503)
+            async with self._changed:
+                self.sent.append(body)
+                recipient = str(body.get("to"))
+                self.by_recipient.setdefault(recipient, []).append(time.monotonic())
+                self._recipient_events.setdefault(recipient, asyncio.Event()).set()
+                self._changed.notify_all()
+            return JSONResponse({"messages": [{"id": "wamid.late"}]})
         async with self._changed:
             if request.headers.get("authorization") != f"Bearer {self.token}":
                 return JSONResponse(
                     {"error": {"code": 190, "message": "bad token"}}, status_code=401
                 )
             if self._failures:
-                status, error = self._failures.pop(0)
+                status, error, headers = self._failures.pop(0)
                 self.rejected.append(body)
                 self._changed.notify_all()
-                return JSONResponse(error, status_code=status)
+                return JSONResponse(error, status_code=status, headers=headers)
             self.sent.append(body)
             recipient = str(body.get("to"))
             self.by_recipient.setdefault(recipient, []).append(time.monotonic())
