@@ -171,6 +171,8 @@ def test_an_option_with_several_topics_lists_them_and_one_topic_answers_directly
         "v|es|n|tree.complaint:gone",
         "v|es|o|tree.complaint:who:99",
         "v|es|o|tree.complaint:who:x",
+        "v|es|o|tree.complaint:danger:²",  # "²".isdigit() is True; int("²") fails
+        "v|es|o|tree.complaint:danger:٣",  # an Arabic-Indic digit: int() takes it; no option 3
         "v|es|g|Narnia",
         "y|es|t|nope",
         "z|es|m|",

@@ -304,6 +304,13 @@ async def test_webhook_mode_checks_the_secret_header(tmp_path: Path) -> None:
             (reply,) = await api.wait_for("sendMessage")
             assert reply.params["text"].startswith("Pedir asilo")
             assert (await client.get("/healthz")).text == "ok"
+            depth = 100_000
+            nested = await client.post(
+                "/telegram/webhook",
+                content=b'{"update_id": 1, "message": ' + b"[" * depth + b"]" * depth + b"}",
+                headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+            )
+            assert nested.status_code == 400
         stop.set()
         assert await task == 0
 
@@ -360,13 +367,13 @@ def test_settings_never_show_secrets() -> None:
     settings = Settings.from_env(
         {
             "TELEGRAM_BOT_TOKEN": "123:SECRET",
-            "ORIENTA_ADMIN_TOKEN": "admin-secret",
+            "ORIENTA_ADMIN_TOKEN": "admin-secret-0123456789-abcdefgh",
             "WHATSAPP_APP_SECRET": "shh",
         }
     )
     assert (
         "SECRET" not in repr(settings)
-        and "admin-secret" not in repr(settings)
+        and "admin-secret-0123456789-abcdefgh" not in repr(settings)
         and "shh" not in repr(settings)
     )
     assert json.dumps(str(settings)).count("secret") == 0
@@ -398,3 +405,58 @@ async def test_a_429_with_the_rate_limiter_on(tmp_path: Path) -> None:
         assert calls[1].params["text"].startswith("Pedir asilo (COMAR)")
         stop.set()
         assert await task == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "start"),
+    [
+        ("/help?", "Escribe tu pregunta con tus palabras, por ejemplo"),
+        ("/menu!", "Escribe tu pregunta con tus palabras o elige un tema"),
+        ("/about...", "Sobre Orienta"),
+    ],
+)
+async def test_a_command_followed_by_punctuation_is_still_answered(
+    bot: Running, command: str, start: str
+) -> None:
+    reply = await bot.say(command)
+    assert reply.params["text"].startswith(start)
+
+
+async def test_a_forged_button_with_a_superscript_digit_gets_the_menu(bot: Running) -> None:
+    bot.api.queue(bot.api.press_update("v|es|o|tree.complaint:danger:²"))
+    await bot.api.wait_for("answerCallbackQuery")
+    replies = await bot.api.wait_for("sendMessage")
+    assert replies[0].params["text"] == "Ese botón ya no funciona. Aquí está el menú:"
+
+
+async def test_a_429_asking_for_ten_minutes_drops_one_reply_and_stalls_nothing(
+    tmp_path: Path,
+) -> None:
+    """With the rate limiter on, Telegram's retry_after would hold every chat (and shutdown)."""
+    async with FakeBotAPI() as api:
+        db = tmp_path / "usage.db"
+        process = await start_orienta(db, api, TELEGRAM_RATE_LIMIT="30")
+        try:
+            await api.wait_for("getUpdates", timeout=30)
+            api.fail_next("sendMessage", times=1, code=429, retry_after=600)
+            api.queue(api.text_update("hola", chat_id=601))
+            await api.wait_for("sendMessage")  # the refused one
+            api.queue(api.text_update("como pido asilo", chat_id=602))
+            (reply,) = await api.wait_for(
+                "sendMessage", where=lambda c: c.params["chat_id"] == 602, timeout=5
+            )
+            assert reply.params["text"].startswith("Pedir asilo")
+            loop = asyncio.get_running_loop()
+            asked = loop.time()
+        finally:
+            code = await stop_orienta(process, timeout=10)
+        assert code == 0 and loop.time() - asked < 5  # SIGTERM is honoured at once
+    rows = dict(
+        (
+            (event, count)
+            for event, count in sqlite3.connect(db).execute(
+                "SELECT event, sum(count) FROM usage GROUP BY event"
+            )
+        )
+    )
+    assert rows["undelivered"] == 1 and rows["message"] == 2

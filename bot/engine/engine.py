@@ -80,9 +80,9 @@ class Engine:
         if typed is not None:
             # A command typed as a word ("menú", "inicio", "english", "ayuda"): the command.
             name, arg, word_lang = typed
-            hinted = base_language(event.lang_hint)
-            code = lang or word_lang or (hinted if hinted in self.content.languages else None)
-            code = code or self.matcher.detect_language(event.text, event.lang_hint)
+            # A word several languages use ("menu") says nothing of the language: the platform's
+            # language code decides, else the default.
+            code = lang or word_lang or self.language_of(event.lang_hint)
             return Match(code, Intent.COMMAND), self._command(Command(name, code, arg))
         found = self.match(event.text, event.lang_hint, lang)
         lang, _ = found.lang, self._t(found.lang)

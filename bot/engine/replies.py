@@ -76,6 +76,7 @@ class UsageKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     DANGER = "danger"
     COMMAND = "command"
+    UNDELIVERED = "undelivered"  # a reply dropped: the platform asked to wait too long, or failed
 
 
 @dataclass(frozen=True)

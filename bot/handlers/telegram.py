@@ -8,6 +8,8 @@ usage counts to the stats store. It logs no user ids, chat ids or message text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
 import secrets
 import warnings
@@ -16,14 +18,16 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+import httpx
 from aiolimiter import AsyncLimiter
-from telegram import BotCommand, InlineKeyboardMarkup, Message, Update
+from telegram import BotCommand, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -51,6 +55,11 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # edited messages are
 LANGUAGE_TTL = 6 * 3600.0  # a chat's chosen language is remembered this long after its last message
 NAVIGATION = {Kind.NODE, Kind.MENU, Kind.STATES, Kind.LANGUAGES}  # presses that edit in place
 SEND_ATTEMPTS = 4
+RETRY_AFTER_ATTEMPTS = 3
+# At the drain deadline minus this, no new update is started: the ones being answered get this
+# long to finish sending (64 at once at 30 messages a second take about 2 s).
+DRAIN_GRACE = 3.0
+MAX_WAIT = 30.0  # seconds: a platform asking to wait longer gets the message dropped and counted
 
 COMMANDS = {
     "start": CommandName.START,
@@ -76,16 +85,49 @@ Translate = Callable[[str], str]
 
 
 class ChatRateLimiter(AIORateLimiter):
-    """PTB's limiter (about 30 messages/s overall, group limits, RetryAfter retries) plus
-    Telegram's per-chat advice for private chats: on average one message a second, with a
-    small burst so an answer and its follow-up are not held back."""
+    """PTB's limiter (about 30 messages/s overall, group limits) plus Telegram's per-chat advice
+    for private chats: on average one message a second, with a small burst so an answer and its
+    follow-up are not held back.
 
-    def __init__(self, overall_per_second: float, per_chat_burst: int = 3) -> None:
-        super().__init__(overall_max_rate=overall_per_second, overall_time_period=1, max_retries=3)
+    A 429's `retry_after` pauses every send until then, as PTB's own limiter does, but never
+    longer than `max_wait`: a longer wait drops the message (the caller counts it) instead of
+    stalling every chat, and shutdown, for minutes.
+    """
+
+    def __init__(
+        self, overall_per_second: float, per_chat_burst: int = 3, max_wait: float = 30.0
+    ) -> None:
+        # PTB retries nothing itself: its retry sleeps as long as Telegram asks.
+        super().__init__(overall_max_rate=overall_per_second, overall_time_period=1, max_retries=0)
         self._burst = per_chat_burst
         self._chats: ExpiringMap[int, AsyncLimiter] = ExpiringMap(60.0, 50_000)
+        self.max_wait = max_wait
+        self._resume_at = 0.0  # loop time before which nothing is sent (Telegram asked)
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        for attempt in range(RETRY_AFTER_ATTEMPTS):
+            pause = self._resume_at - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)  # at most max_wait: see below
+            try:
+                return await self._limited(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc)
+                if wait > self.max_wait or attempt == RETRY_AFTER_ATTEMPTS - 1:
+                    raise
+                self._resume_at = max(self._resume_at, loop.time() + wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _limited(
+        self,
+        callback: Any,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
         chat_id = data.get("chat_id")
         if isinstance(chat_id, int) and chat_id > 0:
             limiter = self._chats.get(chat_id)
@@ -99,6 +141,54 @@ class ChatRateLimiter(AIORateLimiter):
         return await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )
+
+
+class DrainingUpdateProcessor(BaseUpdateProcessor):
+    """PTB's concurrent processing (at most `max_concurrent_updates` at once) that can be closed
+    for shutdown. PTB's fetcher takes every update off the queue at once and parks it on the
+    semaphore, so "the queue is empty" says nothing about what is left; and `Application.stop()`
+    waits for all of them, however long the rate limiter makes that. Once closed, an update that
+    has not started is dropped (and counted) instead of processed.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self.closed = False
+        self.dropped = 0
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        # (`process_update`, which waits for a free slot, is final in PTB: check once in a slot;
+        # dropping is instant, so the waiting ones pass through quickly.)
+        if self.closed:
+            self._drop(coroutine)
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await coroutine
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    def _drop(self, coroutine: Awaitable[Any]) -> None:
+        if inspect.iscoroutine(coroutine):
+            coroutine.close()
+        self.dropped += 1
+
+    def cancel_running(self) -> int:
+        """Cancel the updates still being answered; returns how many."""
+        running = [task for task in self._running if not task.done()]
+        for task in running:
+            task.cancel()
+        return len(running)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
 
 
 class TelegramChannel:
@@ -136,7 +226,7 @@ class TelegramChannel:
             .token(settings.telegram_token or "")
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
-            .concurrent_updates(64)
+            .concurrent_updates(DrainingUpdateProcessor(64))
             .request(requests)
             .get_updates_request(polling)
         )
@@ -193,19 +283,53 @@ class TelegramChannel:
             )
         log.info("telegram: %s", "webhook" if self.settings.telegram_webhook_url else "polling")
 
-    async def stop(self) -> None:
+    async def stop(self, deadline: float | None = None) -> None:
+        """Stop fetching first, answer what was already fetched until `deadline` (loop time),
+        then stop; the number of updates left unanswered is logged."""
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
+            left = await self._drain(deadline)
+            if left:
+                log.warning("telegram: stopping with %d fetched updates left unanswered", left)
+            else:
+                log.info("telegram: every fetched update was answered")
             await app.stop()
         await app.shutdown()
+
+    async def _drain(self, deadline: float | None) -> int:
+        """Answer fetched updates until `deadline`; then start no more, give the ones being
+        answered a short grace (they are mid-send) and cancel what is still running.
+        Returns how many fetched updates were not answered."""
+        app = self.application
+        processor = app.update_processor
+        assert isinstance(processor, DrainingUpdateProcessor)
+        finished = asyncio.ensure_future(app.update_queue.join())
+        try:
+            loop = asyncio.get_running_loop()
+            close_at = None if deadline is None else deadline - DRAIN_GRACE
+            with contextlib.suppress(TimeoutError):
+                timeout = None if close_at is None else max(0.0, close_at - loop.time())
+                await asyncio.wait_for(asyncio.shield(finished), timeout)
+            if finished.done():
+                return processor.dropped
+            processor.closed = True  # the rest is dropped as each reaches the front
+            with contextlib.suppress(TimeoutError):
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                await asyncio.wait_for(asyncio.shield(finished), timeout)
+            cancelled = processor.cancel_running()
+            if cancelled:
+                log.warning("telegram: %d replies were cut off by the stop deadline", cancelled)
+            return processor.dropped + cancelled
+        finally:
+            finished.cancel()
 
     async def feed(self, data: dict[str, Any]) -> bool:
         """An update received by the webhook route. False if it is not a valid update."""
         try:
             update = Update.de_json(data, self.application.bot)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
             return False
         if update is None or not isinstance(update.update_id, int):
             return False
@@ -255,9 +379,13 @@ class TelegramChannel:
         message = update.effective_message
         if message is None or not message.text or not self._admitted(update):
             return
-        name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        # The command as Telegram marked it ("/help" in "/help?"); anything else: the help.
+        commands = message.parse_entities([MessageEntity.BOT_COMMAND])
+        marked = next(iter(commands.values()), "")
+        name = marked.lstrip("/").split("@")[0].lower()
         arg = " ".join(context.args or [])
-        await self._respond(update, Command(COMMANDS[name], self._hint(update), arg))
+        command = COMMANDS.get(name, CommandName.HELP)
+        await self._respond(update, Command(command, self._hint(update), arg))
 
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if self._admitted(update):
@@ -433,28 +561,60 @@ class TelegramChannel:
         return True
 
     async def _retry(self, call: Callable[[], Awaitable[T]], quiet: bool = False) -> T | None:
-        """Retries RetryAfter and network errors with backoff; gives up quietly on a blocked chat."""
+        """Retries 429s (for at most MAX_WAIT seconds) and network errors with backoff; gives up
+        quietly on a blocked chat. A request that timed out after it may have reached Telegram
+        is not sent again: the user would get the same message twice."""
         for attempt in range(SEND_ATTEMPTS):
             try:
                 return await call()
             except RetryAfter as exc:
-                with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-                    warnings.simplefilter("ignore", PTBDeprecationWarning)
-                    wait = exc.retry_after
-                await asyncio.sleep(wait if isinstance(wait, int | float) else wait.total_seconds())
+                wait = retry_after_seconds(exc)
+                if wait > MAX_WAIT or attempt == SEND_ATTEMPTS - 1:
+                    self._undelivered(f"Telegram asked to wait {wait:.0f} s")
+                    return None
+                await asyncio.sleep(wait)
             except Forbidden:
                 return None  # the user blocked the bot: nothing to do
             except BadRequest:  # a NetworkError subclass, but retrying cannot help
                 if quiet:
                     return None
                 raise
-            except (TimedOut, NetworkError):
+            except TimedOut as exc:
+                if not _never_sent(exc):
+                    # It may have arrived: sending it again could show it twice.
+                    log.warning(
+                        "telegram: a send timed out after it may have arrived; not sent again"
+                    )
+                    return None
+                if attempt == SEND_ATTEMPTS - 1:
+                    if quiet:
+                        return None
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+            except NetworkError:
                 if attempt == SEND_ATTEMPTS - 1:
                     if quiet:
                         return None
                     raise
                 await asyncio.sleep(0.5 * 2**attempt)
         return None
+
+    def _undelivered(self, why: str) -> None:
+        log.warning("telegram: a reply was not sent (%s)", why)
+        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.UNDELIVERED, "")])
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return float(wait) if isinstance(wait, int | float) else wait.total_seconds()
+
+
+def _never_sent(exc: TimedOut) -> bool:
+    """Whether a timeout happened before the request left (no connection, or none free)."""
+    cause = exc.__cause__
+    return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _media_kind(message: Message) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -124,7 +125,8 @@ class FakeBotAPI:
         self._failures.setdefault(method, []).extend([error] * times)
 
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
-        """Answer the next calls of `method` late (past the client's timeout, to test timeouts)."""
+        """Answer the next successful calls of `method` late (past the client's timeout): the
+        call still takes effect, as on the real API when only the answer is lost."""
         self._delays.setdefault(method, []).extend([seconds] * times)
 
     def calls_to(self, method: str) -> list[Call]:
@@ -213,10 +215,9 @@ class FakeBotAPI:
         self, text: str, chat_id: int = 555, language: str | None = "es", chat_type: str = "private"
     ) -> dict[str, Any]:
         extra: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
-            extra["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
-            ]
+        command = re.match(r"/[A-Za-z0-9_]{1,64}(@[A-Za-z0-9_]+)?", text)
+        if command:  # as Telegram marks it: "/help" in "/help?"
+            extra["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
         return self.message_update(chat_id, language, chat_type, **extra)
 
     def press_update(
@@ -283,13 +284,13 @@ class FakeBotAPI:
             self.last_reply[chat] = params
             self._chat_events.setdefault(chat, asyncio.Event()).set()
         await self._notify()
+        failures = self._failures.get(method)
+        if failures:  # queued failures come first; delays apply to the calls that succeed
+            error = failures.pop(0)
+            return JSONResponse(error, status_code=error["error_code"])
         delays = self._delays.get(method)
         if delays:
             await asyncio.sleep(delays.pop(0))
-        failures = self._failures.get(method)
-        if failures:
-            error = failures.pop(0)
-            return JSONResponse(error, status_code=error["error_code"])
         if method == "getUpdates":
             return JSONResponse({"ok": True, "result": await self._get_updates(params)})
         return JSONResponse({"ok": True, "result": self._result(method, params)})
