@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, is_loopback, strong_token
 from bot.matching.embedder import EmbedderUnavailable
 from bot.runtime import Matching, Runtime, build_engine
 from bot.stats.store import UsageStore
@@ -58,8 +59,15 @@ async def serve(
     `ready` is called once every channel is up, with the runtime and the web server's port.
     """
     quiet_loggers()
+    raise_open_files_limit()
     if not (settings.telegram_enabled or settings.whatsapp_enabled or settings.admin_token):
         print(NOTHING_CONFIGURED, file=sys.stderr)
+        return 2
+    if settings.admin_token and not strong_token(settings.admin_token):
+        print(
+            "orienta run: ORIENTA_ADMIN_TOKEN is too weak: use at least 24 random characters",
+            file=sys.stderr,
+        )
         return 2
     if settings.whatsapp_missing:
         print(
@@ -120,14 +128,17 @@ async def serve(
         await stop.wait()
         log.info("stopping")
     finally:
+        # Stop taking work first, answer what was taken until the drain deadline (below the
+        # service manager's stop timeout), then write the counts.
+        deadline = loop.time() + settings.drain_seconds
         for task in tasks:
             task.cancel()
         if server is not None:
             await server.stop()
         if telegram is not None:
-            await telegram.stop()
+            await telegram.stop(deadline)
         if whatsapp is not None:
-            await whatsapp.stop()
+            await whatsapp.stop(deadline)
         await stats.close()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -135,8 +146,26 @@ async def serve(
     return 0
 
 
+def raise_open_files_limit(cap: int = 65536) -> None:
+    """Lift the soft open-files limit towards the hard one (a common soft limit is 1024)."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = cap if hard == resource.RLIM_INFINITY else min(hard, cap)
+        if soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        pass  # not allowed here: the connection guard still keeps the server reachable
+
+
 async def start_web(settings: Settings, runtime: Runtime, telegram, whatsapp) -> InLoopServer:  # type: ignore[no-untyped-def]
     from bot.web.app import build_app
+
+    if not is_loopback(settings.host):
+        log.warning(
+            "ORIENTA_HOST=%s is reachable from other machines: put a reverse proxy that "
+            "terminates HTTPS in front of it (README, 'Exposing the web server')",
+            settings.host,
+        )
 
     server = InLoopServer(
         build_app(settings, runtime, telegram, whatsapp), settings.host, settings.port
@@ -146,17 +175,29 @@ async def start_web(settings: Settings, runtime: Runtime, telegram, whatsapp) ->
     return server
 
 
-async def watch_content(runtime: Runtime, every: float, stop: asyncio.Event) -> None:
-    """Reload when a content file changes (polling: works on every filesystem)."""
+async def watch_content(
+    runtime: Runtime,
+    every: float,
+    stop: asyncio.Event,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Reload when the content files changed and then stayed the same for one more poll, so a
+    reload never reads an editor's half-written save, or half of a copy of several files
+    (polling: works on every filesystem)."""
     if every <= 0:
         return
     last = _fingerprint(runtime.content_dir)
+    pending: object = None  # the changed state seen at the previous poll
     while not stop.is_set():
-        await asyncio.sleep(every)
+        await sleep(every)
         now = _fingerprint(runtime.content_dir)
-        if now != last:
-            last = now
+        if now == last:
+            pending = None
+        elif now == pending:
+            last, pending = now, None
             await runtime.reload("content files changed")
+        else:
+            pending = now
 
 
 def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:

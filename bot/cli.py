@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -274,9 +275,13 @@ def _ask(args: argparse.Namespace) -> int:
         )
         return 2
     if args.text:
-        messages: Sequence[str] = [" ".join(args.text)]
+        # Arguments that were not valid UTF-8 arrive as lone surrogates: make them U+FFFD.
+        joined = " ".join(args.text).encode("utf-8", "surrogateescape")
+        messages: Iterable[str] = [joined.decode("utf-8", "replace")]
     else:
-        messages = (line.rstrip("\n") for line in sys.stdin)  # type: ignore[assignment]
+        # Invalid UTF-8 on stdin becomes U+FFFD: every line still gets its one JSON line.
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        messages = (line.rstrip("\n") for line in stdin)
     single = bool(args.text)
     for message in messages:
         found, response = engine.answer(Text(message), forced)

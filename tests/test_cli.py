@@ -158,3 +158,24 @@ def test_chat_accepts_a_location_as_map_apps_copy_it(engine: Engine) -> None:
     text = out.getvalue()
     assert text.count("1. Grupo Beta Oaxaca (Ciudad Ixtepec) – Ciudad Ixtepec, Oaxaca") == 3
     assert "To share a location type /loc" not in text
+
+
+def test_ask_json_with_invalid_utf8_still_writes_one_valid_json_line_each() -> None:
+    stdin = b"como pido asilo\nme pidieron mordida \xff\xfe en la garita\n\xc3\n"
+    for encoding in ("utf-8", "utf-8:strict"):
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "--json", "--lang", "es"],
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONIOENCODING": encoding},
+        )
+        assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+        lines = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+        assert [line["text"] for line in lines] == [
+            "como pido asilo",
+            "me pidieron mordida \ufffd\ufffd en la garita",
+            "\ufffd",
+        ]
+        assert lines[1]["topic"] == "complaint.bribe"

@@ -93,5 +93,7 @@ def test_the_readability_scores_are_the_published_formulas() -> None:
 
 
 def test_the_claims_a_user_could_act_on_are_found() -> None:
-    text = "Llama al 800 123 4567 o al 911; paga USD 999 (o 1,500 pesos) en 45 días hábiles. En 2025."
+    text = (
+        "Llama al 800 123 4567 o al 911; paga USD 999 (o 1,500 pesos) en 45 días hábiles. En 2025."
+    )
     assert _claims(text) == {"8001234567", "911", "999", "1500", "45"}

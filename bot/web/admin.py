@@ -1,20 +1,27 @@
 """The admin page: anonymous usage counts, server-rendered, no JavaScript, no CDN.
 
-Access needs ORIENTA_ADMIN_TOKEN: typed into the login form (which sets an HttpOnly, SameSite=Strict
-cookie holding a value derived from the token, never the token itself) or sent as
-`Authorization: Bearer <token>`. Both are compared in constant time. Anything else gets 401.
+Access needs ORIENTA_ADMIN_TOKEN (at least 24 characters: checked at start-up), either sent as
+`Authorization: Bearer <token>` or typed into the login form. A login opens a session: a random
+id, signed with a timestamp (itsdangerous), held in an HttpOnly, SameSite=Strict, Secure cookie,
+valid for 12 hours and only while the server still lists it, so logging out revokes it at once
+(a restart logs everyone out). Failed logins are slowed per client, doubling the wait after
+five; POSTs from another origin are refused. Tokens and cookies are compared in constant time.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import hmac
 import html
 import io
+import logging
+import secrets
+import time
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from cachetools import TTLCache
+from itsdangerous import BadSignature, TimestampSigner
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,67 +32,160 @@ from bot.stats.report import Summary, percent, summarize
 from bot.stats.store import Row
 from bot.web.app import read_body
 
+log = logging.getLogger(__name__)
+
 COOKIE = "orienta_admin"
+SESSION_SECONDS = 12 * 3600
+FREE_FAILURES = 5  # failed logins a client gets before it has to wait
+MAX_LOCKOUT = 15 * 60.0  # the longest a client waits after failing
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make browsers send "Origin: null"
     "Cache-Control": "no-store",
 }
 
 
-def session_value(token: str) -> str:
-    """What the cookie holds: changes when the token is rotated, and does not reveal it."""
-    return hmac.new(token.encode(), b"orienta-admin-session-v1", hashlib.sha256).hexdigest()
+class Sessions:
+    """Admin sessions: signed, expiring, and revocable because the server keeps the live ids."""
+
+    def __init__(self, lifetime: float = SESSION_SECONDS) -> None:
+        # A fresh key at every start: cookies from before a restart are worth nothing.
+        self._signer = TimestampSigner(secrets.token_bytes(32), salt="orienta-admin-session")
+        self._live: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=lifetime)
+        self.lifetime = lifetime
+
+    def open(self) -> str:
+        session = secrets.token_urlsafe(24)
+        self._live[session] = True
+        return self._signer.sign(session).decode()
+
+    def valid(self, cookie: str) -> bool:
+        session = self._unsign(cookie)
+        return session is not None and session in self._live
+
+    def revoke(self, cookie: str) -> None:
+        session = self._unsign(cookie)
+        if session is not None:
+            self._live.pop(session, None)
+
+    def _unsign(self, cookie: str) -> str | None:
+        try:
+            return self._signer.unsign(cookie, max_age=int(self.lifetime)).decode()
+        except (BadSignature, ValueError):
+            return None
 
 
-def authenticated(request: Request, token: str) -> bool:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return hmac.compare_digest(header[7:].strip().encode(), token.encode())
-    cookie = request.cookies.get(COOKIE, "")
-    return hmac.compare_digest(cookie.encode(), session_value(token).encode())
+class Throttle:
+    """Failed logins per client: after FREE_FAILURES, each one doubles the wait (up to
+    MAX_LOCKOUT) before the next attempt is even considered."""
+
+    def __init__(self) -> None:
+        self._failures: TTLCache[str, tuple[int, float]] = TTLCache(maxsize=100_000, ttl=3600)
+
+    def wait(self, client: str) -> float:
+        """Seconds this client must still wait; 0 when it may try."""
+        _count, until = self._failures.get(client, (0, 0.0))
+        return max(until - time.monotonic(), 0.0)
+
+    def failed(self, client: str) -> None:
+        count, _until = self._failures.get(client, (0, 0.0))
+        count += 1
+        lockout = 0.0
+        if count >= FREE_FAILURES:
+            lockout = min(2.0 ** (count - FREE_FAILURES), MAX_LOCKOUT)
+        self._failures[client] = (count, time.monotonic() + lockout)
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)
+
+
+def same_origin(request: Request) -> bool:
+    """A browser's POST names where the form was: it must be this site (CSRF). Clients that
+    send no Origin and no Referer (curl, scripts with the bearer token) are not browsers."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return urlsplit(source).netloc == host
 
 
 def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
     token = settings.admin_token or ""
+    sessions, throttle = Sessions(), Throttle()
+    secure = settings.admin_cookie_secure
+
+    def authenticated(request: Request) -> bool | None:
+        """True, False, or None: a client that guessed wrong too often, told to wait. A wrong
+        bearer token counts as a failed login (the same throttle as the form)."""
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            client = request.client.host if request.client else "?"
+            if throttle.wait(client) > 0:
+                return None
+            if hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+                throttle.succeeded(client)
+                return True
+            throttle.failed(client)
+            log.warning("admin: a wrong bearer token")
+            return False
+        return sessions.valid(request.cookies.get(COOKIE, ""))
 
     async def dashboard(request: Request) -> Response:
-        if not authenticated(request, token):
+        allowed = authenticated(request)
+        if allowed is None:
+            return _page(_login_form("Too many wrong tokens. Try again later."), status=429)
+        if not allowed:
             return _page(_login_form(), status=401)
         since, until, error = _range(request)
         rows = await runtime.stats.rows(since, until)
         return _page(_dashboard(summarize(rows, since, until, top=50), rows, error))
 
     async def login(request: Request) -> Response:
+        if not same_origin(request):
+            return _page(_login_form(), status=403)
+        client = request.client.host if request.client else "?"
+        wait = throttle.wait(client)
+        if wait > 0:
+            page = _page(_login_form("Too many wrong tokens. Try again later."), status=429)
+            page.headers["Retry-After"] = str(int(wait) + 1)
+            return page
         body = await read_body(request, 4096)
         given = parse_qs((body or b"").decode("utf-8", "replace")).get("token", [""])[0]
         if not hmac.compare_digest(given.encode(), token.encode()):
+            throttle.failed(client)
+            log.warning("admin: a failed login")
             return _page(_login_form("That token is not right."), status=401)
+        throttle.succeeded(client)
         response = RedirectResponse("/admin", status_code=303)
-        secure = (
-            request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-        )
         response.set_cookie(
             COOKIE,
-            session_value(token),
+            sessions.open(),
             httponly=True,
             samesite="strict",
             secure=secure,
             path="/admin",
-            max_age=12 * 3600,
+            max_age=SESSION_SECONDS,
         )
         return response
 
     async def logout(request: Request) -> Response:
+        if not same_origin(request):
+            return Response("forbidden", status_code=403, headers=SECURITY_HEADERS)
+        sessions.revoke(request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/admin", status_code=303)
-        response.delete_cookie(COOKIE, path="/admin")
+        response.delete_cookie(
+            COOKIE, path="/admin", secure=secure, httponly=True, samesite="strict"
+        )
         return response
 
     async def export(request: Request) -> Response:
-        if not authenticated(request, token):
+        allowed = authenticated(request)
+        if allowed is None:
+            return Response("too many wrong tokens", status_code=429, headers=SECURITY_HEADERS)
+        if not allowed:
             return Response("unauthorized", status_code=401, headers=SECURITY_HEADERS)
         since, until, _error = _range(request)
         rows = await runtime.stats.rows(since, until)
@@ -110,6 +210,9 @@ def rows_csv(rows: list[Row]) -> str:
     return out.getvalue()
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def _range(request: Request) -> tuple[date, date, str]:
     today = datetime.now(UTC).date()
     error = ""
@@ -119,7 +222,9 @@ def _range(request: Request) -> tuple[date, date, str]:
             request.query_params.get("since")
             or (until - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
         )
-    except ValueError:
+        if not (EARLIEST <= since <= LATEST and EARLIEST <= until <= LATEST):
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):  # not a date, or one no calendar arithmetic survives
         until, since, error = (
             today,
             today - timedelta(days=DEFAULT_DAYS - 1),

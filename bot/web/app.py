@@ -49,7 +49,7 @@ def telegram_route(path: str, secret: str, feed) -> Route:  # type: ignore[no-un
             return PlainTextResponse("too large", status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than JSON allows
             return PlainTextResponse("bad json", status_code=400)
         if not isinstance(data, dict) or not await feed(data):
             return PlainTextResponse("bad update", status_code=400)
