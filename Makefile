@@ -8,7 +8,7 @@ MO := $(PO:.po=.mo)
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint i18n check eval bench load clean
+.PHONY: run test lint i18n check eval bench load lock audit clean
 
 run: $(STAMP) $(MO)
 	$(BIN)/orienta chat
@@ -46,9 +46,35 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# With requirements.lock (every dependency pinned with its hashes) pip installs exactly those
+# files and refuses any other; without it, the ranges in pyproject.toml.
+$(STAMP): pyproject.toml $(wildcard requirements.lock) | $(VENV)/bin/python
+	@if [ -f requirements.lock ]; then \
+		echo "installing the locked dependencies (requirements.lock, hashes checked)"; \
+		$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock \
+			&& $(BIN)/python -m pip install --quiet --no-deps -e .; \
+	else \
+		$(BIN)/python -m pip install --quiet -e '.[dev]'; \
+	fi
 	touch $@
+
+# The tools below need the network beyond the package registries' files; they live in their own
+# environment so they never change what the tests run with.
+TOOLS := .tools
+$(TOOLS)/bin/python:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip uv pip-audit
+
+# Re-pin every dependency (all platforms, Python 3.11+) after changing pyproject.toml; commit it.
+lock: | $(TOOLS)/bin/python
+	$(TOOLS)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 --no-header --quiet -o requirements.lock
+
+# Known vulnerabilities in the locked dependencies (a release step: it asks PyPI's and OSV's
+# advisory services, so it is not part of `make test`). --strict: a package that could not be
+# checked fails the audit instead of passing silently.
+audit: | $(TOOLS)/bin/python
+	$(TOOLS)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements.lock
 
 locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po | $(STAMP)
 	$(BIN)/pybabel compile -d locale -l $* -i $< -o $@
@@ -65,5 +91,5 @@ $(CHROMIUM):
 	fi
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) *.egg-info .pytest_cache .mypy_cache .ruff_cache
 	find locale -name '*.mo' -delete
