@@ -12,9 +12,10 @@ import logging
 import resource
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from bot.channels import Channel, configured
 from bot.config import Settings, is_loopback, strong_token
 from bot.matching.embedder import EmbedderUnavailable
 from bot.runtime import Matching, Runtime, build_engine
@@ -60,7 +61,8 @@ async def serve(
     """
     quiet_loggers()
     raise_open_files_limit()
-    if not (settings.telegram_enabled or settings.whatsapp_enabled or settings.admin_token):
+    channel_types = configured(settings)
+    if not (channel_types or settings.admin_token):
         print(NOTHING_CONFIGURED, file=sys.stderr)
         return 2
     if settings.admin_token and not strong_token(settings.admin_token):
@@ -69,12 +71,13 @@ async def serve(
             file=sys.stderr,
         )
         return 2
-    if settings.whatsapp_missing:
-        print(
-            f"orienta run: WHATSAPP_TOKEN is set, but not {', '.join(settings.whatsapp_missing)}",
-            file=sys.stderr,
-        )
-        return 2
+    for channel_type in channel_types:
+        if missing := channel_type.missing(settings):
+            print(
+                f"orienta run: {channel_type.name} is configured, but not {', '.join(missing)}",
+                file=sys.stderr,
+            )
+            return 2
     try:
         matching = Matching.from_settings(settings, progress=lambda m: log.info("matcher: %s", m))
     except EmbedderUnavailable as exc:
@@ -104,22 +107,16 @@ async def serve(
             signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload("SIGHUP"))
         )
 
-    telegram = whatsapp = server = None
+    channels: list[Channel] = []
+    server = None
     tasks: list[asyncio.Task[object]] = []
     try:
-        if settings.telegram_enabled:
-            from bot.handlers.telegram import TelegramChannel
-
-            telegram = TelegramChannel(runtime, settings)
-            runtime.on_reload_failure.append(telegram.notify_admins)
-            await telegram.start()
-        if settings.whatsapp_enabled:
-            from bot.handlers.whatsapp import WhatsAppChannel
-
-            whatsapp = WhatsAppChannel(runtime, settings)
-            await whatsapp.start()
-        if settings.web_enabled:
-            server = await start_web(settings, runtime, telegram, whatsapp)
+        for channel_type in channel_types:
+            channel = channel_type.create(runtime, settings)
+            channels.append(channel)
+            await channel.start()
+        if settings.admin_token or any(t.needs_web(settings) for t in channel_types):
+            server = await start_web(settings, runtime, channels)
         tasks.append(
             asyncio.create_task(watch_content(runtime, settings.content_poll_seconds, stop))
         )
@@ -135,10 +132,8 @@ async def serve(
             task.cancel()
         if server is not None:
             await server.stop()
-        if telegram is not None:
-            await telegram.stop(deadline)
-        if whatsapp is not None:
-            await whatsapp.stop(deadline)
+        # Side by side: each drains its own backlog until the same deadline.
+        await asyncio.gather(*(channel.stop(deadline) for channel in channels))
         await stats.close()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -157,7 +152,9 @@ def raise_open_files_limit(cap: int = 65536) -> None:
         pass  # not allowed here: the connection guard still keeps the server reachable
 
 
-async def start_web(settings: Settings, runtime: Runtime, telegram, whatsapp) -> InLoopServer:  # type: ignore[no-untyped-def]
+async def start_web(
+    settings: Settings, runtime: Runtime, channels: Sequence[Channel]
+) -> InLoopServer:
     from bot.web.app import build_app
 
     if not is_loopback(settings.host):
@@ -167,9 +164,7 @@ async def start_web(settings: Settings, runtime: Runtime, telegram, whatsapp) ->
             settings.host,
         )
 
-    server = InLoopServer(
-        build_app(settings, runtime, telegram, whatsapp), settings.host, settings.port
-    )
+    server = InLoopServer(build_app(settings, runtime, channels), settings.host, settings.port)
     port = await server.start()
     log.info("web server on %s:%d", settings.host, port)
     return server

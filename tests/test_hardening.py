@@ -21,6 +21,8 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.process import StderrLog, start_orienta, stop_orienta
 
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+
 SECRET = "app-secret-for-hardening"
 PHONE_ID = "1098765"
 USER = "5215512345678"
@@ -83,6 +85,8 @@ async def test_idle_connections_past_the_open_files_limit_starve_nothing(tmp_pat
         try:
             port = int((await log.wait_for(r"web server on [\d.]+:(\d+)")).group(1))
             await api.wait_for("getUpdates", timeout=30)
+            async with httpx.AsyncClient() as warm:  # a first request, before the attack
+                assert (await warm.get(f"http://127.0.0.1:{port}/healthz")).text == "ok"
             for _ in range(1100):
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
                 idle.append(writer)

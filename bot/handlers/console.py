@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from bot.channels.pipeline import Pipeline
 from bot.engine.engine import Engine
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text
 from bot.engine.replies import (
@@ -25,6 +26,7 @@ from bot.engine.replies import (
     Usage,
 )
 
+CHANNEL = "console"
 COMMANDS = {
     "start": CommandName.START,
     "menu": CommandName.MENU,
@@ -54,10 +56,12 @@ class ConsoleChat:
         self.out = out
         self.lang = engine.language_of(lang)
         self.buttons: list[Button] = []
-        self.count = count or (lambda usage: None)
+        counter = count or (lambda usage: None)
+        # The same per-message steps as every channel; one user, so no flood guard.
+        self.pipeline = Pipeline(CHANNEL, lambda: engine, lambda _channel, usage: counter(usage))
 
     def start(self) -> None:
-        self.show(self.engine.handle(Command(CommandName.START, self.lang)))
+        self.show(self.pipeline.answer_now(CHANNEL, Command(CommandName.START, self.lang)))
 
     def run(self, lines: Iterable[str]) -> None:
         self.start()
@@ -67,7 +71,7 @@ class ConsoleChat:
     def handle_line(self, line: str) -> None:
         event = self.parse(line.strip())
         if event is not None:
-            self.show(self.engine.handle(event))
+            self.show(self.pipeline.answer_now(CHANNEL, event))
 
     def parse(self, line: str) -> Event | None:
         if not line:
@@ -106,7 +110,6 @@ class ConsoleChat:
 
     def show(self, response: Response) -> None:
         self.lang = response.lang
-        self.count(response.usage)
         self.buttons = []
         for reply in response.replies:
             self._render(reply)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import inspect
 import logging
 import secrets
@@ -17,9 +18,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from aiolimiter import AsyncLimiter
+from cachetools import TTLCache
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.responses import Response as StarletteResponse
+from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -34,17 +41,20 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.helpers import effective_message_type
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels import ChannelType
+from bot.channels.pipeline import Pipeline
+from bot.channels.webhook import read_json
 from bot.config import Settings
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
 from bot.engine.payload import Kind, decode
-from bot.engine.replies import Reply, Response, TextReply, Usage, UsageKind
-from bot.handlers import offloop
+from bot.engine.replies import Reply, Response, TextReply
 from bot.handlers.telegram_render import Outgoing, render
 from bot.handlers.telegram_request import JSONRequest
 from bot.i18n import N_
-from bot.memory import ExpiringMap, FloodGuard
+from bot.memory import FloodGuard, Verdict, forgetting
 from bot.runtime import Runtime
 from bot.stats.report import last_days, summarize, text_summary
 
@@ -52,7 +62,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # edited messages are never even fetched
-LANGUAGE_TTL = 6 * 3600.0  # a chat's chosen language is remembered this long after its last message
 NAVIGATION = {Kind.NODE, Kind.MENU, Kind.STATES, Kind.LANGUAGES}  # presses that edit in place
 SEND_ATTEMPTS = 4
 RETRY_AFTER_ATTEMPTS = 3
@@ -100,7 +109,7 @@ class ChatRateLimiter(AIORateLimiter):
         # PTB retries nothing itself: its retry sleeps as long as Telegram asks.
         super().__init__(overall_max_rate=overall_per_second, overall_time_period=1, max_retries=0)
         self._burst = per_chat_burst
-        self._chats: ExpiringMap[int, AsyncLimiter] = ExpiringMap(60.0, 50_000)
+        self._chats: TTLCache[int, AsyncLimiter] = forgetting(60.0, 50_000)
         self.max_wait = max_wait
         self._resume_at = 0.0  # loop time before which nothing is sent (Telegram asked)
 
@@ -133,7 +142,7 @@ class ChatRateLimiter(AIORateLimiter):
             limiter = self._chats.get(chat_id)
             if limiter is None:
                 limiter = AsyncLimiter(self._burst, self._burst)
-            self._chats.set(chat_id, limiter)
+            self._chats[chat_id] = limiter
             async with limiter:
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
@@ -192,14 +201,40 @@ class DrainingUpdateProcessor(BaseUpdateProcessor):
 
 
 class TelegramChannel:
+    """Telegram through python-telegram-bot: long polling, or a webhook on Orienta's own web
+    server (`routes()`), and the admin commands `/stats` and `/reload`."""
+
+    name = CHANNEL
+
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         assert settings.telegram_token, "TELEGRAM_BOT_TOKEN is required"
         self.runtime = runtime
         self.settings = settings
-        self.languages: ExpiringMap[int, str] = ExpiringMap(LANGUAGE_TTL, 100_000)
-        self.flood = FloodGuard(limit=20, window=60.0, pause=60.0)
+        self.pipeline = Pipeline(
+            CHANNEL, lambda: runtime.engine, runtime.stats.record, FloodGuard(), size=100_000
+        )
         self.webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         self.application = self._build()
+        runtime.on_reload_failure.append(self.notify_admins)
+
+    def routes(self) -> list[BaseRoute]:
+        """The webhook, when TELEGRAM_WEBHOOK_URL is set (at its path); none when polling."""
+        if not self.settings.telegram_webhook_url:
+            return []
+        path = urlsplit(self.settings.telegram_webhook_url).path or "/telegram/webhook"
+        return [Route(path, self.webhook, methods=["POST"])]
+
+    async def webhook(self, request: Request) -> StarletteResponse:
+        """An update from Telegram: the secret header first, then the body."""
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return PlainTextResponse("forbidden", status_code=403)
+        data = await read_json(request)
+        if isinstance(data, StarletteResponse):
+            return data
+        if not await self.feed(data):
+            return PlainTextResponse("bad update", status_code=400)
+        return PlainTextResponse("ok")
 
     # ------------------------------------------------------------------ set-up
 
@@ -354,26 +389,21 @@ class TelegramChannel:
     # ------------------------------------------------------------------ updates
 
     def _hint(self, update: Update) -> str | None:
-        chat = update.effective_chat
-        remembered = self.languages.get(chat.id) if chat else None
-        user = update.effective_user
-        return remembered or (user.language_code if user else None)
+        chat, user = update.effective_chat, update.effective_user
+        platform = user.language_code if user else None
+        return self.pipeline.hint(chat.id, platform) if chat else platform
 
     def _admitted(self, update: Update) -> bool:
         """Flood control. The first message over the limit gets one polite note."""
-        chat = update.effective_chat
+        chat, user = update.effective_chat, update.effective_user
         if chat is None:
             return False
-        verdict = self.flood.check(chat.id)
-        if verdict == "ok":
-            return True
-        lang = self.runtime.engine.language_of(self._hint(update))
-        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.RATE_LIMITED, lang)])
-        if verdict == "warn":
-            _ = self.runtime.engine.catalogs.get(lang).gettext
-            note = _("You are sending many messages. Please wait a minute, then write again.")
+        platform = user.language_code if user else None
+        verdict = self.pipeline.admit(chat.id, platform)
+        if verdict == Verdict.WARN:
+            note = self.pipeline.slow_down(chat.id, platform)
             asyncio.get_running_loop().create_task(self._send_all(chat.id, [Outgoing(note)]))
-        return False
+        return verdict == Verdict.OK
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -420,7 +450,7 @@ class TelegramChannel:
         if chat is None or chat.type != ChatType.PRIVATE or not self._admitted(update):
             return
         data = query.data or ""
-        response = self.runtime.engine.handle(Press(data))
+        response = await self.pipeline.answer(chat.id, Press(data))
         payload = decode(data)
         editable = (
             payload is not None
@@ -434,7 +464,6 @@ class TelegramChannel:
             and isinstance(query.message, Message)
             and await self._edit(query.message, response)
         ):
-            self._count(chat.id, response)
             return
         await self._deliver(chat.id, response)
 
@@ -512,15 +541,10 @@ class TelegramChannel:
         chat = update.effective_chat
         if chat is None:
             return
-        response = await offloop.handle(self.runtime.engine, event)
+        response = await self.pipeline.answer(chat.id, event)
         await self._deliver(chat.id, response)
 
-    def _count(self, chat_id: int, response: Response) -> None:
-        self.languages.set(chat_id, response.lang)
-        self.runtime.stats.record(CHANNEL, response.usage)
-
     async def _deliver(self, chat_id: int, response: Response) -> None:
-        self._count(chat_id, response)
         translate = self.runtime.engine.catalogs.get(response.lang).gettext
         outgoing = [item for reply in response.replies for item in render(reply, translate)]
         await self._send_all(chat_id, outgoing)
@@ -600,8 +624,7 @@ class TelegramChannel:
         return None
 
     def _undelivered(self, why: str) -> None:
-        log.warning("telegram: a reply was not sent (%s)", why)
-        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.UNDELIVERED, "")])
+        self.pipeline.undelivered(why)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -618,22 +641,7 @@ def _never_sent(exc: TimedOut) -> bool:
 
 
 def _media_kind(message: Message) -> str:
-    for kind in (
-        "sticker",
-        "photo",
-        "voice",
-        "audio",
-        "video",
-        "video_note",
-        "animation",
-        "document",
-        "contact",
-        "poll",
-        "dice",
-    ):
-        if getattr(message, kind, None):
-            return kind
-    return "other"
+    return effective_message_type(message) or "other"
 
 
 def _safe(error: BaseException | None) -> str:
@@ -641,3 +649,11 @@ def _safe(error: BaseException | None) -> str:
     if isinstance(error, TelegramError):
         return error.message[:200]
     return type(error).__name__ if error else "unknown"
+
+
+CHANNEL_TYPE = ChannelType(
+    name=CHANNEL,
+    enabled=lambda settings: settings.telegram_enabled,
+    create=TelegramChannel,
+    needs_web=lambda settings: bool(settings.telegram_webhook_url),
+)

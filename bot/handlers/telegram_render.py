@@ -19,8 +19,9 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
-from bot import limits
+from bot.channels.text import split
 from bot.engine.payload import Action, decode
 from bot.engine.replies import Button, LocationRequest, PlaceHit, PlacesReply, Reply, TextReply
 
@@ -55,7 +56,7 @@ def render(reply: Reply, translate: Callable[[str], str]) -> list[Outgoing]:
         # The pin also clears a "Share my location" keyboard left on screen.
         out += [Outgoing(venue=place, markup=ReplyKeyboardRemove()) for place in nearest]
     assert isinstance(reply, TextReply | PlacesReply)
-    chunks = split(reply.text, limits.TELEGRAM_MESSAGE)
+    chunks = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
     for chunk in chunks[:-1]:
         out.append(Outgoing(chunk))
     out.append(Outgoing(chunks[-1], keyboard(reply.buttons, reply.nav)))
@@ -108,27 +109,10 @@ def _keyboard(buttons: tuple[Button, ...], nav: tuple[Button, ...]) -> InlineKey
 
 
 def _inline(button: Button) -> InlineKeyboardButton:
-    if len(button.payload.encode("utf-8")) > limits.TELEGRAM_CALLBACK_DATA:
-        raise ValueError(f"callback data over {limits.TELEGRAM_CALLBACK_DATA} bytes")
+    if len(button.payload.encode("utf-8")) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
+        raise ValueError(f"callback data over {InlineKeyboardButtonLimit.MAX_CALLBACK_DATA} bytes")
     return InlineKeyboardButton(button.label, callback_data=button.payload)
 
 
 def _short(label: str) -> bool:
     return len(label) <= SHORT_LABEL
-
-
-def split(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, cut at the cleanest boundary available."""
-    text = text.strip() or "…"
-    pieces: list[str] = []
-    while len(text) > limit:
-        window = text[:limit]
-        cut = (
-            max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or max(window.rfind(" "), 0)
-        )
-        if cut < limit // 2:  # no good boundary: cut hard rather than send tiny pieces
-            cut = limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    pieces.append(text)
-    return [p for p in pieces if p]

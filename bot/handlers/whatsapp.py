@@ -17,20 +17,21 @@ from collections import deque
 from typing import Any
 
 import httpx
+from cachetools import TTLCache
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels import ChannelType
+from bot.channels.pipeline import Pipeline
+from bot.channels.webhook import read_json
 from bot.config import ConfigError, Settings
 from bot.engine.events import Event, Location, Press, Text, Unsupported
 from bot.engine.replies import Response as EngineResponse
-from bot.engine.replies import Usage, UsageKind
-from bot.handlers import offloop
 from bot.handlers.whatsapp_render import render
 from bot.limits import MATCH_INPUT_MAX
-from bot.memory import ExpiringMap, FloodGuard
+from bot.memory import FloodGuard, Verdict, forgetting
 from bot.runtime import Runtime
-from bot.web.app import MAX_BODY, read_body
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ INBOX_MAX = 50  # messages waiting from one sender; the flood guard answers far 
 
 
 class WhatsAppChannel:
+    """WhatsApp through the Cloud API: deliveries on `routes()`, replies through the Graph API."""
+
+    name = CHANNEL
+
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         if settings.whatsapp_missing:
             raise ConfigError(f"WhatsApp also needs {', '.join(settings.whatsapp_missing)}")
@@ -54,9 +59,10 @@ class WhatsAppChannel:
         self.settings = settings
         self.app_secret = (settings.whatsapp_app_secret or "").encode()
         self.verify_token = settings.whatsapp_verify_token or ""
-        self.seen: ExpiringMap[str, bool] = ExpiringMap(24 * 3600.0, 200_000)
-        self.languages: ExpiringMap[str, str] = ExpiringMap(6 * 3600.0, 200_000)
-        self.flood = FloodGuard(limit=20, window=60.0, pause=60.0)
+        self.seen: TTLCache[str, bool] = forgetting(24 * 3600.0, 200_000)
+        self.pipeline = Pipeline(
+            CHANNEL, lambda: runtime.engine, runtime.stats.record, FloodGuard()
+        )
         self.client: httpx.AsyncClient | None = None
         # One mailbox and at most one worker per sender: a conversation's replies go out in
         # order, and a wait (a Retry-After, a backoff) holds only that conversation's own queue,
@@ -112,23 +118,23 @@ class WhatsAppChannel:
         signature = request.headers.get("x-hub-signature-256")
         if not signature:
             return PlainTextResponse("missing signature", status_code=401)
-        body = await read_body(request, MAX_BODY)
-        if body is None:
-            return PlainTextResponse("body too large", status_code=413)
-        expected = "sha256=" + hmac.new(self.app_secret, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
-            return PlainTextResponse("bad signature", status_code=403)
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than JSON allows
-            return PlainTextResponse("malformed JSON", status_code=400)
-        if not isinstance(data, dict):
-            return PlainTextResponse("malformed payload", status_code=400)
+
+        def signed(body: bytes) -> Response | None:  # checked before anything is parsed
+            expected = "sha256=" + hmac.new(self.app_secret, body, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
+                return PlainTextResponse("bad signature", status_code=403)
+            return None
+
+        data = await read_json(request, signed)
+        if isinstance(data, Response):
+            return data
         for message in _messages(data):
             if not _sender(message):
                 continue  # not a user's phone number: nobody to answer
-            if not self.seen.add(_delivery_key(message)):
+            key = _delivery_key(message)
+            if key in self.seen:
                 continue  # a repeated delivery: already answered
+            self.seen[key] = True
             self._enqueue(message)
         return PlainTextResponse("ok")
 
@@ -138,15 +144,7 @@ class WhatsAppChannel:
             return
         box = self._inbox.setdefault(sender, deque())
         if len(box) >= INBOX_MAX:  # a flood while the first replies are still going out
-            self.runtime.stats.record(
-                CHANNEL,
-                [
-                    Usage(
-                        UsageKind.RATE_LIMITED,
-                        self.runtime.engine.language_of(self.languages.get(sender)),
-                    )
-                ],
-            )
+            self.pipeline.admit_refused(sender)
             return
         box.append(message)
         if sender not in self._workers:
@@ -175,53 +173,49 @@ class WhatsAppChannel:
             event = self._event(message, sender)
             if event is None:
                 return
-            verdict = self.flood.check(sender)
-            if verdict != "ok":
-                await self._rate_limited(sender, verdict == "warn")
+            verdict = self.pipeline.admit(sender)
+            if verdict == Verdict.WARN:
+                note = self.pipeline.slow_down(sender)
+                await self._send(
+                    sender, {"type": "text", "text": {"preview_url": False, "body": note}}
+                )
+            if verdict != Verdict.OK:
                 return
-            response = await offloop.handle(self.runtime.engine, event)
-            self.languages.set(sender, response.lang)
-            self.runtime.stats.record(CHANNEL, response.usage)
+            response = await self.pipeline.answer(sender, event)
             await self._deliver(sender, response)
         except Exception as exc:  # one bad message must not stop the channel
             log.error("whatsapp: could not answer a message: %s", type(exc).__name__)
 
     def _event(self, message: dict[str, Any], sender: str) -> Event | None:
         """The engine event for a user's message, or None for those that want no reply."""
-        hint = self.languages.get(sender)
+        hint = self.pipeline.hint(sender)
         kind = message.get("type")
-        if kind in SILENT:
+        if not isinstance(kind, str) or kind in SILENT:
             return None
         if kind == "button":  # a quick-reply button of a template message
-            payload = (message.get("button") or {}).get("payload")
+            payload = _object(message.get("button")).get("payload")
             return Press(str(payload)) if payload else None
         if kind == "text":
-            body = str((message.get("text") or {}).get("body") or "")
+            body = _object(message.get("text")).get("body")
+            if not isinstance(body, str):
+                return Unsupported("text", hint)
             return Text(body[: MATCH_INPUT_MAX * 2], hint)
         if kind == "interactive":
-            interactive = message.get("interactive") or {}
+            interactive = _object(message.get("interactive"))
             if interactive.get("type") == "nfm_reply":
                 return None  # a flow's answer: Orienta sends no flows
-            reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+            reply = _object(interactive.get("button_reply") or interactive.get("list_reply"))
             payload = reply.get("id")
             return Press(str(payload)) if payload else Unsupported("interactive", hint)
         if kind == "location":
-            where = message.get("location") or {}
+            where = _object(message.get("location"))
             try:
                 return Location(float(where["latitude"]), float(where["longitude"]), hint)
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 return Unsupported("location", hint)
-        if kind:  # image, audio, sticker, document, reaction...
-            return Unsupported(str(kind), hint)
+        if kind:  # image, audio, sticker, document...
+            return Unsupported(kind, hint)
         return None
-
-    async def _rate_limited(self, sender: str, warn: bool) -> None:
-        lang = self.runtime.engine.language_of(self.languages.get(sender))
-        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.RATE_LIMITED, lang)])
-        if warn:
-            _ = self.runtime.engine.catalogs.get(lang).gettext
-            note = _("You are sending many messages. Please wait a minute, then write again.")
-            await self._send(sender, {"type": "text", "text": {"preview_url": False, "body": note}})
 
     async def _deliver(self, to: str, response: EngineResponse) -> None:
         translate = self.runtime.engine.catalogs.get(response.lang).gettext
@@ -283,9 +277,14 @@ class WhatsAppChannel:
         return self._undelivered(f"no success after {SEND_ATTEMPTS} attempts")
 
     def _undelivered(self, why: str) -> bool:
-        log.warning("whatsapp: a reply was not sent (%s)", why)
-        self.runtime.stats.record(CHANNEL, [Usage(UsageKind.UNDELIVERED, "")])
+        self.pipeline.undelivered(why)
         return False
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one: a delivery's parts are never trusted
+    to have the documented shape."""
+    return value if isinstance(value, dict) else {}
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -340,3 +339,12 @@ def _delivery_key(message: dict[str, Any]) -> str:
         return message_id
     canonical = json.dumps(message, sort_keys=True, ensure_ascii=False, default=str)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+CHANNEL_TYPE = ChannelType(
+    name=CHANNEL,
+    enabled=lambda settings: settings.whatsapp_enabled,
+    missing=lambda settings: settings.whatsapp_missing,
+    create=WhatsAppChannel,
+    needs_web=lambda settings: True,
+)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot import limits
+from bot.channels.text import split
 from bot.engine.replies import Button, LocationRequest, PlacesReply, Reply, TextReply
-from bot.handlers.telegram_render import split
 
 Body = dict[str, Any]
 

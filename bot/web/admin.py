@@ -10,10 +10,8 @@ five; POSTs from another origin are refused. Tokens and cookies are compared in 
 
 from __future__ import annotations
 
-import csv
 import hmac
 import html
-import io
 import logging
 import secrets
 import time
@@ -26,11 +24,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels.webhook import read_body
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.stats.report import Summary, percent, summarize
+from bot.stats.report import Summary, percent, rows_csv, summarize
 from bot.stats.store import Row
-from bot.web.app import read_body
 
 log = logging.getLogger(__name__)
 
@@ -199,15 +197,6 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
         Route("/admin/logout", logout, methods=["POST"]),
         Route("/admin/export.csv", export, methods=["GET"]),
     ]
-
-
-def rows_csv(rows: list[Row]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["day", "channel", "language", "event", "topic", "count"])
-    for row in rows:
-        writer.writerow([row.day, row.channel, row.language, row.event, row.topic, row.count])
-    return out.getvalue()
 
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)

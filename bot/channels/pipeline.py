@@ -1,0 +1,130 @@
+"""The work every channel does for each message, written once.
+
+aiogram runs every update through a middleware chain; Orienta's chain is short and fixed, so it
+is one class with one method per step, in the order a channel calls them:
+
+1. `admit(chat)`: the flood guard. Over 20 messages a minute a chat gets one "slow down" note
+   (`slow_down`) and is then ignored for a minute; each refusal is counted (`rate_limited`).
+2. `hint(chat, platform_hint)`: the language to try first: the one this chat used in the last
+   six hours, else what the platform says about the user (only a hint: the text decides).
+3. `answer(chat, event)`: the engine's response; free text runs off the event loop (it may run
+   a sentence embedding), everything else inline.
+4. `count(chat, response)`: remember the chat's language and count the usage events. Done by
+   `answer`; a channel that renders a response another way (Telegram's in-place edits) calls it
+   itself.
+5. `undelivered(why)`: a reply the platform would not take is logged (never its recipient) and
+   counted.
+
+The console uses the same steps synchronously (`answer_now`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Hashable, Iterable
+
+from cachetools import TTLCache
+
+from bot.engine.engine import Engine
+from bot.engine.events import Event, Text
+from bot.engine.replies import Response, Usage, UsageKind
+from bot.i18n import N_
+from bot.memory import FloodGuard, Verdict, forgetting
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_MEMORY = 6 * 3600.0  # seconds a chat's language is remembered after its last message
+SLOW_DOWN = N_("You are sending many messages. Please wait a minute, then write again.")
+
+Record = Callable[[str, Iterable[Usage]], None]
+
+
+def _ignore(channel: str, usage: Iterable[Usage]) -> None:
+    pass
+
+
+class Pipeline:
+    """Per-message steps shared by every channel.
+
+    Args:
+        channel: the channel's name in usage counts.
+        engine: returns the current engine (it changes on a content reload).
+        record: where usage events go (`UsageStore.record`); nothing is counted without it.
+        flood: the flood guard; None for a channel with one trusted user (the console).
+        size: at most this many chats remembered at once (the oldest are forgotten first).
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        engine: Callable[[], Engine],
+        record: Record = _ignore,
+        flood: FloodGuard | None = None,
+        size: int = 200_000,
+    ) -> None:
+        self.channel = channel
+        self._engine = engine
+        self._record = record
+        self.flood = flood
+        self.languages: TTLCache[Hashable, str] = forgetting(LANGUAGE_MEMORY, size)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine()
+
+    # ------------------------------------------------------------------ the steps
+
+    def admit(self, chat: Hashable, platform_hint: str | None = None) -> Verdict:
+        """OK to answer; WARN: send `slow_down()` once; DROP: ignore. Refusals are counted."""
+        if self.flood is None:
+            return Verdict.OK
+        verdict = self.flood.check(chat)
+        if verdict != Verdict.OK:
+            self.record([Usage(UsageKind.RATE_LIMITED, self.language(chat, platform_hint))])
+        return verdict
+
+    def admit_refused(self, chat: Hashable, platform_hint: str | None = None) -> None:
+        """Count a message refused before the flood guard saw it (a channel's own queue full)."""
+        self.record([Usage(UsageKind.RATE_LIMITED, self.language(chat, platform_hint))])
+
+    def slow_down(self, chat: Hashable, platform_hint: str | None = None) -> str:
+        """The "slow down" note, in the chat's language."""
+        lang = self.language(chat, platform_hint)
+        return self.engine.catalogs.gettext(lang, SLOW_DOWN)
+
+    def hint(self, chat: Hashable, platform_hint: str | None = None) -> str | None:
+        return self.languages.get(chat) or platform_hint
+
+    def language(self, chat: Hashable, platform_hint: str | None = None) -> str:
+        """The language to speak to this chat before it says anything (a served language)."""
+        return self.engine.language_of(self.hint(chat, platform_hint))
+
+    async def answer(self, chat: Hashable, event: Event) -> Response:
+        """The engine's response to `event`, counted. Free text may run a sentence embedding
+        (tens of milliseconds of C code that releases the GIL), so it is answered in a worker
+        thread and the loop keeps serving other chats; nothing else calls a model."""
+        engine = self.engine
+        if isinstance(event, Text):
+            response = await asyncio.to_thread(engine.handle, event)
+        else:
+            response = engine.handle(event)
+        self.count(chat, response)
+        return response
+
+    def answer_now(self, chat: Hashable, event: Event) -> Response:
+        """`answer` without an event loop (the console)."""
+        response = self.engine.handle(event)
+        self.count(chat, response)
+        return response
+
+    def count(self, chat: Hashable, response: Response) -> None:
+        self.languages[chat] = response.lang
+        self.record(response.usage)
+
+    def record(self, usage: Iterable[Usage]) -> None:
+        self._record(self.channel, usage)
+
+    def undelivered(self, why: str) -> None:
+        log.warning("%s: a reply was not sent (%s)", self.channel, why)
+        self.record([Usage(UsageKind.UNDELIVERED, "")])
