@@ -18,12 +18,13 @@ from bot.config import ROOT, ConfigError, Settings
 from bot.content.loader import read_content
 from bot.content.model import Content
 from bot.content.problems import ContentError, Report
-from bot.content.selftest import Miss, run_examples
 from bot.engine.engine import Engine
 from bot.engine.events import Text
 from bot.engine.replies import Response
+from bot.engine.views import ENGINE_CHECKS
 from bot.matching.embedder import EmbedderUnavailable
 from bot.matching.matcher import Intent
+from bot.matching.selftest import Miss, run_examples
 from bot.runtime import Matching, build_engine
 from bot.stats.report import GROUPINGS, group, percent, summarize
 
@@ -217,7 +218,7 @@ def _stats(args: argparse.Namespace) -> int:
             )
         )
     elif args.format == "csv":
-        from bot.web.admin import rows_csv
+        from bot.stats.report import rows_csv
 
         sys.stdout.write(rows_csv(rows))
     else:
@@ -318,7 +319,9 @@ def _check(args: argparse.Namespace) -> int:
     directory = args.dir or _settings(args).content_dir
     report = Report()
     locations: dict[tuple[str, str, str], tuple[Path, int]] = {}
-    content = read_content(directory, report, locations=locations, plain_language=True)
+    content = read_content(
+        directory, report, locations=locations, plain_language=True, checks=ENGINE_CHECKS
+    )
     for problem in sorted(report.problems, key=lambda p: (str(p.path), p.line)):
         print(problem)
     checked, misses = 0, list[Miss]()
@@ -368,7 +371,7 @@ def _eval(args: argparse.Namespace) -> int:
     directory = args.dir or settings.content_dir
     report = Report()
     locations: dict[tuple[str, str, str], tuple[Path, int]] = {}
-    content = read_content(directory, report, locations=locations)
+    content = read_content(directory, report, locations=locations, checks=ENGINE_CHECKS)
     if content is None or report.errors:
         for problem in report.errors:
             print(problem)

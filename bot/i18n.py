@@ -12,6 +12,7 @@ import gettext
 import io
 from pathlib import Path
 
+from babel.core import parse_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -25,8 +26,20 @@ def N_(message: str) -> str:
 
 
 def base_language(code: str | None) -> str | None:
-    """'es-MX' -> 'es', 'en_US' -> 'en': platforms send IETF tags or locales."""
-    return code.split("-")[0].split("_")[0].lower() if code else None
+    """'es-MX' -> 'es', 'en_US' -> 'en', 'zh-Hant-TW' -> 'zh': platforms send IETF tags or POSIX
+    locales (babel parses both). None for nothing or for what is no language tag at all; a
+    well-formed tag for a language Orienta does not serve is returned as is (the engine decides)."""
+    if not code or not code.strip():
+        return None
+    code = code.strip()
+    try:
+        language = parse_locale(code, sep="-" if "-" in code else "_")[0]
+    except ValueError:
+        # Private-use and extension subtags ("en-US-x-twain") are valid BCP 47 that babel's
+        # parser refuses: the first subtag is still the language.
+        head = code.replace("_", "-").split("-")[0]
+        return head.lower() if head.isascii() and head.isalpha() else None
+    return language.lower()
 
 
 def _load(locale_dir: Path, lang: str) -> gettext.NullTranslations | None:

@@ -1,5 +1,9 @@
 """Platform limits, in one place: validation checks content against them, adapters render within them."""
 
+# Telegram's are python-telegram-bot's `telegram.constants` (MessageLimit.MAX_TEXT_LENGTH,
+# InlineKeyboardButtonLimit.MAX_CALLBACK_DATA), which the Telegram renderer uses; they are
+# repeated here because content validation sits below every platform library.
+# tests/test_architecture.py checks that the two agree.
 TELEGRAM_MESSAGE = 4096  # characters in one message
 TELEGRAM_CALLBACK_DATA = 64  # bytes of UTF-8 in a button's callback data
 BUTTON_PAYLOAD = TELEGRAM_CALLBACK_DATA  # the engine's payloads must fit the smallest carrier

@@ -18,6 +18,7 @@ from bot.content.loader import read_content
 from bot.content.model import Content
 from bot.content.problems import Problem, Report
 from bot.engine.engine import Engine
+from bot.engine.views import ENGINE_CHECKS
 from bot.i18n import Catalogs
 from bot.matching.cache import ModelCache
 from bot.matching.embedder import Embedder, make_embedder
@@ -139,7 +140,7 @@ def build_engine(
 
     Without `matching`, the models are fitted lexical only and kept in memory (tests, tools)."""
     report = Report()
-    content = read_content(content_dir, report)
+    content = read_content(content_dir, report, checks=ENGINE_CHECKS)
     if content is None or report.errors:
         return None, report.errors
     matcher = (matching or Matching.in_memory()).matcher(content)

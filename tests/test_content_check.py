@@ -14,11 +14,12 @@ import pytest
 from bot.cli import main
 from bot.content.loader import load_content, read_content
 from bot.content.problems import ContentError, Report, Severity
+from bot.engine.views import ENGINE_CHECKS
 
 
 def check(directory: Path) -> Report:
     report = Report()
-    read_content(directory, report)
+    read_content(directory, report, checks=ENGINE_CHECKS)
     return report
 
 
@@ -225,6 +226,7 @@ def lexical(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORIENTA_EMBEDDINGS", "none")
 
 
+@pytest.mark.slow
 def test_content_check_command_exit_codes(
     content_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -257,6 +259,7 @@ def test_example_questions_that_match_another_entry_are_listed_with_their_line(
     )
 
 
+@pytest.mark.slow
 def test_python_dash_m_bot_content_check_runs() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "content", "check", "--no-examples"],

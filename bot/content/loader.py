@@ -15,7 +15,7 @@ Layout of a content directory (a language is its files, listed in languages.yaml
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -260,6 +260,8 @@ def _read_safety(report: Report, path: Path, root: LineDict) -> Safety:
 
 
 Locations = dict[tuple[str, str, str], tuple[Path, int]]
+# A check a layer above content runs on the loaded content: (content, directory, report).
+Check = Callable[[Content, Path, Report], None]
 
 
 def _read_entries(
@@ -659,11 +661,14 @@ def read_content(
     today: Callable[[], date] = date.today,
     locations: Locations | None = None,
     plain_language: bool = False,
+    checks: Sequence[Check] = (),
 ) -> Content | None:
     """Read and validate everything under `directory`. Returns None when nothing usable was found.
 
     `locations`, when given, is filled with the file and line of every example question.
     `plain_language` also scores every answer's readability (slower; `orienta content check`).
+    `checks` are run on the content once it reads; layers above this one hand in what they need
+    checked (the engine: that every button's payload fits), so content never imports them.
     """
     from bot.content.rules import check_content, check_readability
 
@@ -714,15 +719,17 @@ def read_content(
         return None
     content = Content(frozen_map(languages), places, unverified, catalog, default, operator)
     check_content(content, directory, report, entry_lines, tree_lines, menu_lines, today())
+    for check in checks:
+        check(content, directory, report)
     if plain_language:
         check_readability(content, directory, report, entry_lines)
     return content
 
 
-def load_content(directory: Path) -> Content:
+def load_content(directory: Path, checks: Sequence[Check] = ()) -> Content:
     """Content ready to serve, or ContentError listing every error. Warnings do not stop loading."""
     report = Report()
-    content = read_content(directory, report)
+    content = read_content(directory, report, checks=checks)
     if content is None or report.errors:
         raise ContentError(report.problems)
     return content

@@ -8,7 +8,6 @@ from pathlib import Path
 from bot import limits
 from bot.content.model import Content, Tree
 from bot.content.problems import Report
-from bot.engine.payload import Action, Kind, View, encode
 
 
 def check_content(
@@ -93,7 +92,6 @@ def check_content(
                     menu_lines[code],
                     f"menu item '{item.target}' is neither a topic nor a guided path",
                 )
-        _check_payloads(report, faq(code), code, content)
 
     # The same guided path must have the same shape in every language, so switching language
     # mid-path lands on the same step.
@@ -135,31 +133,6 @@ def _shape(tree: Tree) -> object:
             for node in tree.nodes.values()
         ),
     )
-
-
-def _check_payloads(report: Report, path: Path, code: str, content: Content) -> None:
-    """Every button the content can produce must fit in 64 bytes, with every action."""
-    lang = content.languages[code]
-    views = [View(Kind.TOPIC, t) for t in lang.entries]
-    for tree in lang.trees.values():
-        for node in tree.nodes.values():
-            views.append(View(Kind.NODE, f"{tree.id}:{node.id}"))
-            views.extend(
-                View(Kind.OUTCOME, f"{tree.id}:{node.id}:{i}") for i in range(len(node.options))
-            )
-    views.extend(View(Kind.STATE, s) for s in content.states)
-    longest = max((len(c) for c in content.languages), default=2)
-    for view in views:
-        for action in Action:
-            try:
-                encode(action, "x" * longest, view)
-            except ValueError:
-                report.error(
-                    path,
-                    1,
-                    f"button data for '{view.arg}' is over {limits.BUTTON_PAYLOAD} bytes; use shorter ids",
-                )
-                break
 
 
 def check_readability(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -119,3 +121,12 @@ def text_summary(
         ]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def rows_csv(rows: list[Row]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["day", "channel", "language", "event", "topic", "count"])
+    for row in rows:
+        writer.writerow([row.day, row.channel, row.language, row.event, row.topic, row.count])
+    return out.getvalue()
