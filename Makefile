@@ -8,13 +8,18 @@ MO := $(PO:.po=.mo)
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint i18n check eval bench load lock audit clean
+.PHONY: run test test-fast lint i18n check eval bench load lock audit clean
 
 run: $(STAMP) $(MO)
 	$(BIN)/orienta chat
 
 test: $(STAMP) $(MO) $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# The in-process tier only (engine, matcher, content, i18n, fuzz, architecture): no servers, no
+# model fitting; seconds once the models are cached in var/cache.
+test-fast: $(STAMP) $(MO)
+	$(BIN)/python -m pytest -m "not e2e and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests benchmarks

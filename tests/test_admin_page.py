@@ -20,6 +20,8 @@ from bot.web.admin import COOKIE
 from tests.fakes.started import Started
 from tests.test_stats import seed_async
 
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+
 TOKEN = "s3cret-admin-token-0123456789-Zx"
 CHROMIUM = os.environ.get("ORIENTA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [

@@ -10,10 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.config import ROOT
 from bot.engine.engine import Engine
 from bot.handlers.console import ConsoleChat
 from tests.conftest import opening
+
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
 
 
 def run(

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.app import serve
 from bot.config import Settings
 from bot.engine.replies import Usage, UsageKind
@@ -17,6 +19,8 @@ from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 from tests.test_whatsapp import WhatsApp, text_of, whatsapp_settings
+
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
 
 
 async def test_a_full_disk_keeps_counts_until_there_is_room(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
@@ -81,6 +82,7 @@ def _pseudo(text: str) -> str:
     return f"⟦{text}⟧"
 
 
+@pytest.mark.slow
 def test_a_third_language_needs_only_new_files(tmp_path: Path) -> None:
     """Adds 'xx', a pseudo-language, from files alone: content, guided paths and a catalog."""
     content_dir, locale_dir = tmp_path / "content", tmp_path / "locale"

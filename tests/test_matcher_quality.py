@@ -25,6 +25,8 @@ from bot.matching.evaluation import (
 )
 from bot.matching.matcher import Intent, Matcher
 
+pytestmark = pytest.mark.slow  # cross-validation and held-out scoring: `make test` only
+
 DATA = Path(__file__).parent / "data"
 CASES = DATA / "matcher_cases.yaml"
 

@@ -22,6 +22,8 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+
 ADMIN = 999
 OLD = opening("es", "complaint.bribe", 60).split("\n\n", 1)[1].split("\n")[0][:30]
 NEW = "NUNCA " + OLD.split(" ", 1)[1]  # an edit that does not contain OLD

@@ -27,6 +27,8 @@ from bot.stats.store import UsageStore, today_utc
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.started import Started
 
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+
 
 def db_rows(path: Path) -> list[tuple[str, str, str, str, str, int]]:
     with sqlite3.connect(path) as db:

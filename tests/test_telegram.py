@@ -26,6 +26,8 @@ from tests.fakes.bot_api import Call, FakeBotAPI
 from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+
 ADMIN = 999
 USER = 555
 

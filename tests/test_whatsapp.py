@@ -28,6 +28,8 @@ from tests.conftest import opening
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.started import Started
 
+pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+
 SECRET = "app-secret-for-tests"
 VERIFY = "verify-me"
 PHONE_ID = "1098765"
