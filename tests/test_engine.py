@@ -10,7 +10,19 @@ import pytest
 from bot.content.model import Content
 from bot.engine.engine import Engine
 from bot.engine.events import Command, CommandName, Location, Press, Text, Unsupported
-from bot.engine.payload import Action, Kind, View, decode, encode
+from bot.engine.payload import (
+    Action,
+    ListedView,
+    MenuView,
+    NodeView,
+    OutcomeView,
+    PayloadError,
+    StateView,
+    TopicView,
+    View,
+    decode,
+    encode,
+)
 from bot.engine.replies import Button, LocationRequest, PlacesReply, Response, TextReply, UsageKind
 from bot.limits import BUTTON_PAYLOAD
 from tests.conftest import opening
@@ -61,9 +73,7 @@ def test_every_answer_offers_related_topics_feedback_and_menu(
 ) -> None:
     for code, lang in content.languages.items():
         for entry in lang.entries.values():
-            reply = only(
-                engine.handle(Press(encode(Action.SHOW, code, View(Kind.TOPIC, entry.id))))
-            )
+            reply = only(engine.handle(Press(encode(Action.SHOW, code, TopicView(entry.id)))))
             titles = labels(reply)
             for related in entry.related[:3]:
                 assert lang.entries[related].title in titles, (entry.id, related)
@@ -71,7 +81,7 @@ def test_every_answer_offers_related_topics_feedback_and_menu(
             actions = {p.action for p in payloads if p}
             assert {Action.HELPFUL, Action.NOT_HELPFUL, Action.SWITCH_LANGUAGE} <= actions, entry.id
             assert any(
-                p and p.view.kind is Kind.MENU and p.action is Action.SHOW for p in payloads
+                p and isinstance(p.view, MenuView) and p.action is Action.SHOW for p in payloads
             ), entry.id
             assert entry.answer in reply.text and entry.reviewed.isoformat() in reply.text
 
@@ -114,13 +124,13 @@ def test_every_path_from_the_menu_ends_in_answers_and_nothing_is_a_dead_end(
             assert buttons, payload
             view = decode(payload)
             assert view is not None
-            if view.view.kind is Kind.NODE:
-                nodes.add((view.lang, view.view.arg))
+            if isinstance(view.view, NodeView):
+                nodes.add((view.lang, view.view.pack()))
                 nav = [decode(b.payload) for b in reply.nav]
-                assert any(n and n.view.kind is Kind.MENU for n in nav), payload
+                assert any(n and isinstance(n.view, MenuView) for n in nav), payload
                 assert any(n and n.action is Action.SWITCH_LANGUAGE for n in nav), payload
-            if view.view.kind is Kind.TOPIC:
-                topics.add(view.view.arg)
+            if isinstance(view.view, TopicView):
+                topics.add(view.view.topic)
     language = content.languages[lang]
     every_node = {(lang, f"{t.id}:{n}") for t in language.trees.values() for n in t.nodes}
     assert {n for n in nodes if n[0] == lang} == every_node
@@ -230,13 +240,11 @@ def test_an_impossible_location_is_refused_politely(engine: Engine, lat: float, 
 
 
 def test_choosing_a_state_lists_its_groups_and_says_when_none_is_verified(engine: Engine) -> None:
-    chiapas = engine.handle(Press(encode(Action.SHOW, "es", View(Kind.STATE, "Chiapas"))))
+    chiapas = engine.handle(Press(encode(Action.SHOW, "es", StateView("Chiapas"))))
     (reply,) = chiapas.replies
     assert isinstance(reply, PlacesReply)
     assert len(reply.places) == 5 and "Grupos Beta en Chiapas:" in reply.text
-    (tabasco,) = engine.handle(
-        Press(encode(Action.SHOW, "en", View(Kind.STATE, "Tabasco")))
-    ).replies
+    (tabasco,) = engine.handle(Press(encode(Action.SHOW, "en", StateView("Tabasco")))).replies
     assert isinstance(tabasco, PlacesReply) and tabasco.places == ()
     assert (
         "Official sources say there is a Grupo Beta in Tabasco, but we could not verify in which city."
@@ -284,10 +292,10 @@ def test_commands(engine: Engine) -> None:
 
 
 def test_feedback(engine: Engine) -> None:
-    yes = engine.handle(Press(encode(Action.HELPFUL, "en", View(Kind.TOPIC, "rights.asylum"))))
+    yes = engine.handle(Press(encode(Action.HELPFUL, "en", TopicView("rights.asylum"))))
     assert only(yes).text == "Thank you! Your answer helps us improve."
     assert (UsageKind.FEEDBACK_YES, "rights.asylum") in {(u.kind, u.topic) for u in yes.usage}
-    no = engine.handle(Press(encode(Action.NOT_HELPFUL, "es", View(Kind.TOPIC, "rights.asylum"))))
+    no = engine.handle(Press(encode(Action.NOT_HELPFUL, "es", TopicView("rights.asylum"))))
     assert "habla con una persona" in only(no).text and "Hablar con una persona" in labels(only(no))
     assert (UsageKind.FEEDBACK_NO, "rights.asylum") in {(u.kind, u.topic) for u in no.usage}
 
@@ -377,9 +385,7 @@ def test_a_location_under_1_km_reads_less_than_1_km(engine: Engine) -> None:
 def test_guide_me_on_the_detention_answer_leads_to_the_foreigner_rights_path(
     engine: Engine,
 ) -> None:
-    answer = only(
-        engine.handle(Press(encode(Action.SHOW, "es", View(Kind.TOPIC, "rights.detention"))))
-    )
+    answer = only(engine.handle(Press(encode(Action.SHOW, "es", TopicView("rights.detention")))))
     guide = only(press(engine, answer, "🧭 Guíame paso a paso"))
     assert guide.text == "¿Cuál es tu situación?"
     assert "Me detuvo migración" in labels(guide)
@@ -456,3 +462,35 @@ def test_about_says_who_runs_the_service_or_that_nobody_said(
     )
     text = only(configured.handle(Command(CommandName.ABOUT, "es"))).text
     assert "Este servicio lo opera Casa Ejemplo A.C.. Contacto: hola@ejemplo.org" in text
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        MenuView(),
+        TopicView("complaint.bribe"),
+        NodeView("tree.complaint", "who"),
+        OutcomeView("tree.complaint", "who", 2),
+        ListedView("tree.complaint", "who", 2, 1),
+        StateView("Baja California"),
+    ],
+)
+def test_every_view_packs_and_unpacks_to_itself(view: View) -> None:
+    for action in Action:
+        payload = decode(encode(action, "es", view))
+        assert payload is not None and payload.view == view and payload.action is action
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        TopicView("a:b"),  # the field separator
+        StateView("x|y"),  # the payload separator
+        TopicView(""),
+        OutcomeView("tree", "node", -1),
+        TopicView("t" * 70),  # over 64 bytes
+    ],
+)
+def test_a_view_that_cannot_travel_is_refused_when_packed(view: View) -> None:
+    with pytest.raises(PayloadError):
+        encode(Action.SHOW, "es", view)

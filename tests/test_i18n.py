@@ -14,7 +14,7 @@ from bot.config import ROOT
 from bot.content.loader import load_content
 from bot.engine.engine import Engine
 from bot.engine.events import Command, CommandName, Press, Text
-from bot.engine.payload import Action, Kind, View, encode
+from bot.engine.payload import Action, TopicView, encode
 from bot.engine.replies import TextReply
 from bot.i18n import Catalogs
 
@@ -125,9 +125,7 @@ def test_a_third_language_needs_only_new_files(tmp_path: Path) -> None:
     # With three languages the menu offers the chooser; xx lacks its label, so it is Spanish.
     assert [b.label for b in menu.nav] == ["🌐 Idioma"]
 
-    (answer,) = engine.handle(
-        Press(encode(Action.SHOW, "xx", View(Kind.TOPIC, "rights.asylum")))
-    ).replies
+    (answer,) = engine.handle(Press(encode(Action.SHOW, "xx", TopicView("rights.asylum")))).replies
     assert isinstance(answer, TextReply)
     assert answer.text.startswith("Pedir refugio XX")
     assert "⟦Menu⟧" in [b.label for b in answer.nav]  # translated UI string

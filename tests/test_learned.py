@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.content.model import Content
 from bot.engine.engine import Engine
 from bot.engine.events import Command, CommandName, Press, Text
-from bot.engine.payload import Action, Kind, View, encode
+from bot.engine.payload import Action, MenuView, TopicView, encode
 from bot.i18n import Catalogs
 from bot.matching import training
 from bot.matching.cache import ModelCache
@@ -245,8 +245,8 @@ def test_buttons_and_commands_never_call_a_model(small: Content) -> None:
     always = replace(models, thresholds=replace(models.thresholds, clear=1.01))  # no cascade
     engine = Engine(small, Catalogs(LOCALE_DIR), Matcher(small, always, embedder))
     embedder.calls = 0
-    engine.handle(Press(encode(Action.SHOW, "es", View(Kind.MENU))))
-    engine.handle(Press(encode(Action.SHOW, "es", View(Kind.TOPIC, "complaint.bribe"))))
+    engine.handle(Press(encode(Action.SHOW, "es", MenuView())))
+    engine.handle(Press(encode(Action.SHOW, "es", TopicView("complaint.bribe"))))
     engine.handle(Command(CommandName.HELP, "es"))
     assert embedder.calls == 0
     engine.handle(Text("mordida asilo permiso franquicia"))

@@ -11,7 +11,22 @@ from collections.abc import Callable, Iterable
 from bot.content.model import Content, Entry, Language, Tree
 from bot.engine import geo
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
-from bot.engine.payload import Action, Kind, Payload, View, decode, encode
+from bot.engine.payload import (
+    Action,
+    LanguagesView,
+    ListedView,
+    LocationView,
+    MenuView,
+    NodeView,
+    OutcomeView,
+    Payload,
+    StatesView,
+    StateView,
+    TopicView,
+    View,
+    decode,
+    encode,
+)
 from bot.engine.replies import (
     Button,
     LocationRequest,
@@ -218,7 +233,7 @@ class Engine:
             "\n".join(lines),
             tuple(hits),
             buttons=(*self._topic_buttons(lang, ("beta.services",)), self._state_button(lang)),
-            nav=self._nav(lang, View(Kind.MENU)),
+            nav=self._nav(lang, MenuView()),
         )
         return Response(lang, (reply,), (Usage(UsageKind.LOCATION, lang),))
 
@@ -231,11 +246,12 @@ class Engine:
         return Response(lang, (self._menu(lang, text),), (Usage(UsageKind.UNSUPPORTED, lang),))
 
     def _feedback(self, payload: Payload, usage: list[Usage]) -> Response:
-        lang, topic = payload.lang, payload.view.arg
+        lang, view = payload.lang, payload.view
         _ = self._t(lang)
         entries = self.content.languages[lang].entries
-        if topic not in entries:
+        if not isinstance(view, TopicView) or view.topic not in entries:
             return self._expired(lang)
+        topic = view.topic
         if payload.action is Action.HELPFUL:
             usage.append(Usage(UsageKind.FEEDBACK_YES, lang, topic))
             text = _("Thank you! Your answer helps us improve.")
@@ -244,43 +260,42 @@ class Engine:
             usage.append(Usage(UsageKind.FEEDBACK_NO, lang, topic))
             text = _("Thank you for telling us. Try asking in other words, or talk to a person:")
             buttons = self._topic_buttons(lang, ("meta.human_help",))
-        reply = TextReply(text, buttons, self._nav(lang, View(Kind.MENU)))
+        reply = TextReply(text, buttons, self._nav(lang, MenuView()))
         return Response(lang, (reply,), tuple(usage))
 
     # ------------------------------------------------------------------ views
 
     def _view(self, lang: str, view: View, usage: list[Usage]) -> Reply | None:
         language = self.content.languages[lang]
-        match view.kind:
-            case Kind.MENU:
+        match view:
+            case MenuView():
                 return self._menu(lang)
-            case Kind.LANGUAGES:
+            case LanguagesView():
                 return self._languages(lang)
-            case Kind.TOPIC:
-                if view.arg not in language.entries:
+            case TopicView(topic=topic):
+                if topic not in language.entries:
                     return None
-                usage.append(Usage(UsageKind.ANSWERED, lang, view.arg))
-                return self._topic(lang, view.arg)
-            case Kind.NODE:
-                tree_id, _sep, node_id = view.arg.partition(":")
+                usage.append(Usage(UsageKind.ANSWERED, lang, topic))
+                return self._topic(lang, topic)
+            case NodeView(tree=tree_id, node=node_id):
                 tree = language.trees.get(tree_id)
                 if tree is None or node_id not in tree.nodes:
                     return None
                 usage.append(Usage(UsageKind.TREE_STEP, lang, tree_id))
                 return self._node(lang, tree, node_id)
-            case Kind.OUTCOME:
-                return self._outcome(lang, view.arg, usage)
-            case Kind.LISTED:
-                return self._listed(lang, view.arg, usage)
-            case Kind.STATES:
+            case OutcomeView():
+                return self._outcome(lang, view, usage)
+            case ListedView():
+                return self._listed(lang, view, usage)
+            case StatesView():
                 return self._states(lang)
-            case Kind.STATE:
-                if view.arg not in self.content.states:
+            case StateView(state=state):
+                if state not in self.content.states:
                     return None
-                return self._groups_in_state(lang, view.arg)
-            case Kind.LOCATION:
+                return self._groups_in_state(lang, state)
+            case LocationView():
                 return self._ask_location(lang)
-        return None  # pragma: no cover - Kind is exhaustive
+        return None
 
     def _menu(self, lang: str, text: str | None = None) -> TextReply:
         language = self.content.languages[lang]
@@ -291,17 +306,17 @@ class Engine:
                 buttons.append(
                     Button(
                         tree.title,
-                        encode(Action.SHOW, lang, View(Kind.NODE, f"{tree.id}:{tree.start}")),
+                        encode(Action.SHOW, lang, NodeView(tree.id, tree.start)),
                     )
                 )
             elif item.target in language.entries:
                 buttons.append(
                     Button(
                         language.entries[item.target].title,
-                        encode(Action.SHOW, lang, View(Kind.TOPIC, item.target)),
+                        encode(Action.SHOW, lang, TopicView(item.target)),
                     )
                 )
-        nav = self._language_buttons(lang, View(Kind.MENU))
+        nav = self._language_buttons(lang, MenuView())
         return TextReply(text or self._menu_intro(lang), tuple(buttons), nav)
 
     def _topic(self, lang: str, topic: str) -> TextReply:
@@ -321,11 +336,11 @@ class Engine:
             buttons.append(
                 Button(
                     _("🧭 Guide me step by step"),
-                    encode(Action.SHOW, lang, View(Kind.NODE, f"{guide.id}:{guide.start}")),
+                    encode(Action.SHOW, lang, NodeView(guide.id, guide.start)),
                 )
             )
         buttons.extend(self._topic_buttons(lang, entry.related[:RELATED_MAX]))
-        view = View(Kind.TOPIC, topic)
+        view = TopicView(topic)
         buttons.append(Button(_("👍 Yes"), encode(Action.HELPFUL, lang, view)))
         buttons.append(Button(_("👎 No"), encode(Action.NOT_HELPFUL, lang, view)))
         parts = [entry.title, entry.answer]
@@ -340,70 +355,65 @@ class Engine:
         node = tree.nodes[node_id]
         buttons = []
         for index, option in enumerate(node.options):
+            view: View
             if option.next is not None:
-                view = View(Kind.NODE, f"{tree.id}:{option.next}")
+                view = NodeView(tree.id, option.next)
             elif option.action == "share_location":
-                view = View(Kind.LOCATION)
+                view = LocationView()
             elif option.action == "choose_state":
-                view = View(Kind.STATES)
+                view = StatesView()
             else:
-                view = View(Kind.OUTCOME, f"{tree.id}:{node_id}:{index}")
+                view = OutcomeView(tree.id, node_id, index)
             buttons.append(Button(option.label, encode(Action.SHOW, lang, view)))
         parent = tree.parents.get(node_id)
-        back = View(Kind.NODE, f"{tree.id}:{parent}") if parent else View(Kind.MENU)
+        back = NodeView(tree.id, parent) if parent else MenuView()
         return TextReply(
             node.prompt,
             tuple(buttons),
-            self._nav(lang, View(Kind.NODE, f"{tree.id}:{node_id}"), back),
+            self._nav(lang, NodeView(tree.id, node_id), back),
         )
 
-    def _outcome(self, lang: str, arg: str, usage: list[Usage]) -> TextReply | None:
+    def _outcome(self, lang: str, view: OutcomeView, usage: list[Usage]) -> TextReply | None:
         _ = self._t(lang)
-        tree_id, node_id, index = [*arg.split(":"), "", "", ""][:3]
-        tree = self.content.languages[lang].trees.get(tree_id)
-        if tree is None or node_id not in tree.nodes or not _number(index):
+        topics = self._option_topics(lang, view)
+        if not topics:
             return None
-        options = tree.nodes[node_id].options
-        if int(index) >= len(options) or not options[int(index)].topics:
-            return None
-        topics = options[int(index)].topics
-        usage.append(Usage(UsageKind.TREE_DONE, lang, tree_id))
-        back = View(Kind.NODE, f"{tree_id}:{node_id}")
+        usage.append(Usage(UsageKind.TREE_DONE, lang, view.tree))
+        back = NodeView(view.tree, view.node)
         if len(topics) == 1:
             usage.append(Usage(UsageKind.ANSWERED, lang, topics[0]))
             answer = self._topic(lang, topics[0])
-            return TextReply(
-                answer.text, answer.buttons, self._nav(lang, View(Kind.OUTCOME, arg), back)
-            )
+            return TextReply(answer.text, answer.buttons, self._nav(lang, view, back))
         entries = self.content.languages[lang].entries
         buttons = tuple(
-            Button(entries[t].title, encode(Action.SHOW, lang, View(Kind.LISTED, f"{arg}:{k}")))
+            Button(entries[t].title, encode(Action.SHOW, lang, view.listed(k)))
             for k, t in enumerate(topics)
             if t in entries
         )
         return TextReply(
-            _("These answers can help you. Choose one:"),
-            buttons,
-            self._nav(lang, View(Kind.OUTCOME, arg), back),
+            _("These answers can help you. Choose one:"), buttons, self._nav(lang, view, back)
         )
 
-    def _listed(self, lang: str, arg: str, usage: list[Usage]) -> TextReply | None:
+    def _listed(self, lang: str, view: ListedView, usage: list[Usage]) -> TextReply | None:
         """An answer chosen from a list of answers: Back returns to the list."""
-        outcome, _sep, position = arg.rpartition(":")
-        tree_id, node_id, index = [*outcome.split(":"), "", "", ""][:3]
-        tree = self.content.languages[lang].trees.get(tree_id)
-        if tree is None or node_id not in tree.nodes or not _number(index) or not _number(position):
+        topics = self._option_topics(lang, view.outcome)
+        if (
+            view.index >= len(topics)
+            or topics[view.index] not in self.content.languages[lang].entries
+        ):
             return None
-        options = tree.nodes[node_id].options
-        if int(index) >= len(options) or int(position) >= len(options[int(index)].topics):
-            return None
-        topic = options[int(index)].topics[int(position)]
-        if topic not in self.content.languages[lang].entries:
-            return None
+        topic = topics[view.index]
         usage.append(Usage(UsageKind.ANSWERED, lang, topic))
         answer = self._topic(lang, topic)
-        back = View(Kind.OUTCOME, outcome)
-        return TextReply(answer.text, answer.buttons, self._nav(lang, View(Kind.LISTED, arg), back))
+        return TextReply(answer.text, answer.buttons, self._nav(lang, view, view.outcome))
+
+    def _option_topics(self, lang: str, view: OutcomeView) -> tuple[str, ...]:
+        """The topics an outcome's option leads to; empty when the option is gone."""
+        tree = self.content.languages[lang].trees.get(view.tree)
+        if tree is None or view.node not in tree.nodes:
+            return ()
+        options = tree.nodes[view.node].options
+        return options[view.option].topics if view.option < len(options) else ()
 
     def _with_runner_up(self, lang: str, answer: TextReply, topic: str) -> TextReply:
         extra = self._topic_buttons(lang, (topic,))
@@ -420,27 +430,27 @@ class Engine:
         buttons = tuple(
             Button(
                 self.content.languages[code].name,
-                encode(Action.SWITCH_LANGUAGE, code, View(Kind.MENU)),
+                encode(Action.SWITCH_LANGUAGE, code, MenuView()),
             )
             for code in codes
         )
         return TextReply(
             _("Choose your language:"),
             buttons,
-            self._nav(lang, View(Kind.MENU), with_language=False),
+            self._nav(lang, MenuView(), with_language=False),
         )
 
     def _states(self, lang: str) -> TextReply:
         _ = self._t(lang)
         buttons = tuple(
-            Button(state, encode(Action.SHOW, lang, View(Kind.STATE, state)))
+            Button(state, encode(Action.SHOW, lang, StateView(state)))
             for state in self.content.states
         )
         back = self._find_beta_start(lang)
         return TextReply(
             _("Choose a state. Grupos Beta work in these states:"),
             buttons,
-            self._nav(lang, View(Kind.STATES), back),
+            self._nav(lang, StatesView(), back),
         )
 
     def _groups_in_state(self, lang: str, state: str) -> PlacesReply:
@@ -461,7 +471,7 @@ class Engine:
             "\n".join(lines),
             hits,
             self._topic_buttons(lang, ("beta.services",)),
-            self._nav(lang, View(Kind.STATE, state), View(Kind.STATES)),
+            self._nav(lang, StateView(state), StatesView()),
         )
 
     def _ask_location(self, lang: str) -> LocationRequest:
@@ -473,7 +483,7 @@ class Engine:
             text,
             (
                 self._state_button(lang),
-                *self._nav(lang, View(Kind.LOCATION), self._find_beta_start(lang)),
+                *self._nav(lang, LocationView(), self._find_beta_start(lang)),
             ),
         )
 
@@ -531,11 +541,11 @@ class Engine:
         _ = self._t(lang)
         language = self.content.languages[lang]
         find = self._find_beta_start(lang)
-        if find.kind is Kind.MENU:
-            find = View(Kind.LOCATION)
+        if isinstance(find, MenuView):
+            find = LocationView()
         buttons = [Button(_("📍 Find a Grupo Beta"), encode(Action.SHOW, lang, find))]
         buttons += self._topic_buttons(lang, ("safety.emergency",))
-        nav = (Button(_("🏠 Menu"), encode(Action.SHOW, lang, View(Kind.MENU))),)
+        nav = (Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())),)
         return TextReply(language.safety.message, tuple(buttons), nav)
 
     def _expired(self, lang: str) -> Response:
@@ -546,18 +556,18 @@ class Engine:
     def _topic_buttons(self, lang: str, topics: Iterable[str]) -> tuple[Button, ...]:
         entries = self.content.languages[lang].entries
         return tuple(
-            Button(entries[t].title, encode(Action.SHOW, lang, View(Kind.TOPIC, t)))
+            Button(entries[t].title, encode(Action.SHOW, lang, TopicView(t)))
             for t in topics
             if t in entries
         )
 
     def _state_button(self, lang: str) -> Button:
         _ = self._t(lang)
-        return Button(_("🗺️ Choose a state"), encode(Action.SHOW, lang, View(Kind.STATES)))
+        return Button(_("🗺️ Choose a state"), encode(Action.SHOW, lang, StatesView()))
 
     def _find_beta_start(self, lang: str) -> View:
         tree = self.content.languages[lang].trees.get("tree.find_beta")
-        return View(Kind.NODE, f"{tree.id}:{tree.start}") if tree else View(Kind.MENU)
+        return NodeView(tree.id, tree.start) if tree else MenuView()
 
     def _nav(
         self, lang: str, here: View, back: View | None = None, with_language: bool = True
@@ -565,9 +575,9 @@ class Engine:
         """Back (when there is somewhere to go back to), Menu, and the language switch."""
         _ = self._t(lang)
         nav = []
-        if back is not None and back.kind is not Kind.MENU:
+        if back is not None and not isinstance(back, MenuView):
             nav.append(Button(_("⬅️ Back"), encode(Action.SHOW, lang, back)))
-        nav.append(Button(_("🏠 Menu"), encode(Action.SHOW, lang, View(Kind.MENU))))
+        nav.append(Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())))
         if with_language:
             nav.extend(self._language_buttons(lang, here))
         return tuple(nav)
@@ -585,7 +595,7 @@ class Engine:
             )
         if others:
             _ = self._t(lang)
-            return (Button(_("🌐 Language"), encode(Action.SHOW, lang, View(Kind.LANGUAGES))),)
+            return (Button(_("🌐 Language"), encode(Action.SHOW, lang, LanguagesView())),)
         return ()
 
 
@@ -607,11 +617,6 @@ def _guides(language: Language) -> dict[str, Tree]:
 def _round_km(km: float) -> str:
     # Coordinates are city centres: a finer figure than whole kilometres would be false precision.
     return str(round(km))
-
-
-def _number(text: str) -> bool:
-    """A plain ASCII number ("²".isdigit() is true, but int("²") fails)."""
-    return text.isascii() and text.isdigit()
 
 
 def _command_key(text: str) -> str:

@@ -11,20 +11,32 @@ from pathlib import Path
 from bot import limits
 from bot.content.model import Content
 from bot.content.problems import Report
-from bot.engine.payload import Action, Kind, View, encode
+from bot.engine.payload import (
+    Action,
+    NodeView,
+    OutcomeView,
+    PayloadError,
+    StateView,
+    TopicView,
+    View,
+    encode,
+)
 
 
 def views(content: Content, code: str) -> list[View]:
     """The views of language `code` that buttons can carry (topics, steps, outcomes, states)."""
     lang = content.languages[code]
-    found = [View(Kind.TOPIC, t) for t in lang.entries]
+    found: list[View] = [TopicView(t) for t in lang.entries]
     for tree in lang.trees.values():
         for node in tree.nodes.values():
-            found.append(View(Kind.NODE, f"{tree.id}:{node.id}"))
+            found.append(NodeView(tree.id, node.id))
+            found.extend(OutcomeView(tree.id, node.id, i) for i in range(len(node.options)))
             found.extend(
-                View(Kind.OUTCOME, f"{tree.id}:{node.id}:{i}") for i in range(len(node.options))
+                OutcomeView(tree.id, node.id, i).listed(k)
+                for i, option in enumerate(node.options)
+                for k in range(len(option.topics))
             )
-    found.extend(View(Kind.STATE, s) for s in content.states)
+    found.extend(StateView(s) for s in content.states)
     return found
 
 
@@ -37,12 +49,13 @@ def check_payloads(content: Content, directory: Path, report: Report) -> None:
             for action in Action:
                 try:
                     encode(action, "x" * longest, view)
-                except ValueError:
+                except PayloadError:
                     report.error(
                         path,
                         1,
-                        f"button data for '{view.arg}' is over {limits.BUTTON_PAYLOAD} bytes; "
-                        "use shorter ids",
+                        f"button data for '{view.pack_lenient()}' is over "
+                        f"{limits.BUTTON_PAYLOAD} bytes or holds ':' or '|'; use shorter ids "
+                        "without those characters",
                     )
                     break
 
