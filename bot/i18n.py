@@ -17,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 DOMAIN = "messages"
-FALLBACK = "es"
+FALLBACK = "es"  # when nobody says otherwise; a deployment passes its default language
 
 
 def N_(message: str) -> str:
@@ -61,15 +61,16 @@ def _load(locale_dir: Path, lang: str) -> gettext.NullTranslations | None:
 class Catalogs:
     """One translation chain per language, built lazily and kept."""
 
-    def __init__(self, locale_dir: Path) -> None:
+    def __init__(self, locale_dir: Path, fallback: str = FALLBACK) -> None:
         self.locale_dir = Path(locale_dir)
+        self.fallback = fallback  # untranslated strings show in this language
         self._chains: dict[str, gettext.NullTranslations] = {}
 
     def get(self, lang: str) -> gettext.NullTranslations:
         chain = self._chains.get(lang)
         if chain is None:
-            fallback = _load(self.locale_dir, FALLBACK) or gettext.NullTranslations()
-            own = _load(self.locale_dir, lang) if lang != FALLBACK else None
+            fallback = _load(self.locale_dir, self.fallback) or gettext.NullTranslations()
+            own = _load(self.locale_dir, lang) if lang != self.fallback else None
             if own is None:
                 chain = fallback
             else:

@@ -144,4 +144,4 @@ def build_engine(
     if content is None or report.errors:
         return None, report.errors
     matcher = (matching or Matching.in_memory()).matcher(content)
-    return Engine(content, Catalogs(locale_dir), matcher), []
+    return Engine(content, Catalogs(locale_dir, content.default_language), matcher), []

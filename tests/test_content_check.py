@@ -316,3 +316,32 @@ def test_languages_yaml_and_the_files_must_agree(
     report = check(content_copy)
     assert any(expected in m for m in messages(report)), messages(report)
     assert report.errors
+
+
+def test_a_role_pointing_nowhere_is_an_error_with_its_line(content_copy: Path) -> None:
+    line = edit(content_copy / "roles.yaml", "about: meta.about", "about: meta.abuot")
+    report = check(content_copy)
+    assert (
+        f"{content_copy / 'roles.yaml'}:{line}: role 'about' points to the topic 'meta.abuot', "
+        "which faq_es.yaml/trees_es.yaml do not have"
+    ) in messages(report)
+
+
+def test_a_renamed_topic_is_followed_by_the_bot_through_roles_yaml(content_copy: Path) -> None:
+    from bot.engine.engine import Engine
+    from bot.engine.events import Command, CommandName
+    from bot.i18n import Catalogs
+    from bot.matching.matcher import Matcher
+    from tests.conftest import LOCALE_DIR
+
+    for name in ("faq_es.yaml", "faq_en.yaml", "topics.yaml"):
+        path = content_copy / name
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("meta.about", "meta.who_we_are"),
+            encoding="utf-8",
+        )
+    edit(content_copy / "roles.yaml", "about: meta.about", "about: meta.who_we_are")
+    content = load_content(content_copy)
+    engine = Engine(content, Catalogs(LOCALE_DIR), Matcher(content))
+    about = engine.handle(Command(CommandName.ABOUT, "en")).replies[0]
+    assert about.text.startswith(content.languages["en"].entries["meta.who_we_are"].title)

@@ -14,6 +14,7 @@ Layout of a content directory (a language is its files, listed in languages.yaml
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -34,6 +35,7 @@ from bot.content.model import (
     Operator,
     Option,
     Place,
+    Roles,
     Safety,
     Tree,
     frozen_map,
@@ -579,6 +581,37 @@ def _read_operator(report: Report, path: Path) -> Operator:
     return operator
 
 
+def _read_roles(report: Report, path: Path) -> tuple[Roles, dict[str, int]]:
+    """The ids the bot points to by itself; a role left out keeps its default id."""
+    if not path.exists():
+        return Roles(), {}
+    root = _read(report, path)
+    if root is None:
+        return Roles(), {}
+    names = tuple(f.name for f in dataclasses.fields(Roles))
+    r = _Reader(report, path, root, "roles")
+    r.check_keys((), names)
+    given = {name: r.text(name, required=False) for name in names if name in root}
+    lines = {name: root.line_of(name) for name in given}
+    return Roles(**{k: v for k, v in given.items() if v}), lines
+
+
+def _check_roles(report: Report, path: Path, content: Content, lines: dict[str, int]) -> None:
+    for field in dataclasses.fields(Roles):
+        target = getattr(content.roles, field.name)
+        for code, language in content.languages.items():
+            known = language.trees if field.name == "find_beta" else language.entries
+            if target not in known:
+                kind = "guided path" if field.name == "find_beta" else "topic"
+                report.error(
+                    path,
+                    lines.get(field.name, 1),
+                    f"role '{field.name}' points to the {kind} '{target}', which "
+                    f"faq_{code}.yaml/trees_{code}.yaml do not have",
+                )
+                break
+
+
 def _read_catalog(report: Report, path: Path) -> frozenset[str]:
     root = _read(report, path)
     if root is None:
@@ -713,12 +746,14 @@ def read_content(
         )
     places, unverified = _read_places(report, directory / "grupos_beta.yaml")
     operator = _read_operator(report, directory / "operator.yaml")
+    roles, role_lines = _read_roles(report, directory / "roles.yaml")
     if not languages:
         return None
     if default not in languages:
         return None
-    content = Content(frozen_map(languages), places, unverified, catalog, default, operator)
+    content = Content(frozen_map(languages), places, unverified, catalog, default, operator, roles)
     check_content(content, directory, report, entry_lines, tree_lines, menu_lines, today())
+    _check_roles(report, directory / "roles.yaml", content, role_lines)
     for check in checks:
         check(content, directory, report)
     if plain_language:

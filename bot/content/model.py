@@ -126,6 +126,20 @@ class Operator:
 
 
 @dataclass(frozen=True)
+class Roles:
+    """The topics and guided paths the bot points to by itself, by role (`roles.yaml`): the
+    /about and /privacy answers, "talk to a person" after a "No", the emergency answer, the
+    find-a-Grupo-Beta path and what Grupos Beta offer. Renaming one of them is a content edit."""
+
+    about: str = "meta.about"
+    privacy: str = "meta.privacy"
+    human_help: str = "meta.human_help"
+    emergency: str = "safety.emergency"
+    find_beta: str = "tree.find_beta"  # a guided path; the others are topics
+    beta_services: str = "beta.services"
+
+
+@dataclass(frozen=True)
 class Content:
     languages: Mapping[str, Language]
     places: tuple[Place, ...]
@@ -133,6 +147,7 @@ class Content:
     catalog: frozenset[str] = field(default_factory=frozenset)
     default_language: str = "es"
     operator: Operator = field(default_factory=Operator)
+    roles: Roles = field(default_factory=Roles)
 
     @cached_property  # content is immutable: sort once, not at every button press
     def states(self) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ from bot.engine.replies import (
 )
 from bot.i18n import Catalogs, base_language
 from bot.matching.analyzer import fold
-from bot.matching.matcher import Intent, Match, Matcher
+from bot.matching.types import Intent, Match, TextMatcher
 
 NEAREST_COUNT = 3
 FAR_KM = 300.0  # beyond this the "nearest" group is no practical help on foot
@@ -50,12 +50,25 @@ Translate = Callable[[str], str]
 
 
 class Engine:
+    """The bot's behaviour: events in, replies out; pure and synchronous.
+
+    Args:
+        content: validated, immutable content.
+        catalogs: UI strings per language.
+        matcher: what finds a message's topic (`build_engine` injects the learned matcher, with
+            or without sentence embeddings); the lexical rules-only one when left out.
+    """
+
     def __init__(
-        self, content: Content, catalogs: Catalogs, matcher: Matcher | None = None
+        self, content: Content, catalogs: Catalogs, matcher: TextMatcher | None = None
     ) -> None:
+        if matcher is None:
+            from bot.matching.matcher import Matcher
+
+            matcher = Matcher(content)
         self.content = content
         self.catalogs = catalogs
-        self.matcher = matcher or Matcher(content)
+        self.matcher = matcher
         self._guides = {code: _guides(lang) for code, lang in content.languages.items()}
         self._topic_views: dict[tuple[str, str], TextReply] = {}
         self._typed = _typed_commands(content)
@@ -151,9 +164,9 @@ class Engine:
             case CommandName.HELP:
                 reply = self._menu(lang, self._help(lang))
             case CommandName.ABOUT:
-                reply = self._topic(lang, "meta.about")
+                reply = self._topic(lang, self.content.roles.about)
             case CommandName.PRIVACY:
-                reply = self._topic(lang, "meta.privacy")
+                reply = self._topic(lang, self.content.roles.privacy)
             case CommandName.LANGUAGE:
                 wanted = event.arg.strip().lower()
                 if wanted in self.content.languages:
@@ -232,7 +245,10 @@ class Engine:
         reply = PlacesReply(
             "\n".join(lines),
             tuple(hits),
-            buttons=(*self._topic_buttons(lang, ("beta.services",)), self._state_button(lang)),
+            buttons=(
+                *self._topic_buttons(lang, (self.content.roles.beta_services,)),
+                self._state_button(lang),
+            ),
             nav=self._nav(lang, MenuView()),
         )
         return Response(lang, (reply,), (Usage(UsageKind.LOCATION, lang),))
@@ -259,7 +275,7 @@ class Engine:
         else:
             usage.append(Usage(UsageKind.FEEDBACK_NO, lang, topic))
             text = _("Thank you for telling us. Try asking in other words, or talk to a person:")
-            buttons = self._topic_buttons(lang, ("meta.human_help",))
+            buttons = self._topic_buttons(lang, (self.content.roles.human_help,))
         reply = TextReply(text, buttons, self._nav(lang, MenuView()))
         return Response(lang, (reply,), tuple(usage))
 
@@ -344,7 +360,7 @@ class Engine:
         buttons.append(Button(_("👍 Yes"), encode(Action.HELPFUL, lang, view)))
         buttons.append(Button(_("👎 No"), encode(Action.NOT_HELPFUL, lang, view)))
         parts = [entry.title, entry.answer]
-        if topic == "meta.about":
+        if topic == self.content.roles.about:
             parts.append(self._operator(lang))
         parts += [self._source_line(lang, entry), _("Was this helpful?")]
         text = "\n\n".join(parts)
@@ -470,7 +486,7 @@ class Engine:
         return PlacesReply(
             "\n".join(lines),
             hits,
-            self._topic_buttons(lang, ("beta.services",)),
+            self._topic_buttons(lang, (self.content.roles.beta_services,)),
             self._nav(lang, StateView(state), StatesView()),
         )
 
@@ -544,7 +560,7 @@ class Engine:
         if isinstance(find, MenuView):
             find = LocationView()
         buttons = [Button(_("📍 Find a Grupo Beta"), encode(Action.SHOW, lang, find))]
-        buttons += self._topic_buttons(lang, ("safety.emergency",))
+        buttons += self._topic_buttons(lang, (self.content.roles.emergency,))
         nav = (Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())),)
         return TextReply(language.safety.message, tuple(buttons), nav)
 
@@ -566,7 +582,7 @@ class Engine:
         return Button(_("🗺️ Choose a state"), encode(Action.SHOW, lang, StatesView()))
 
     def _find_beta_start(self, lang: str) -> View:
-        tree = self.content.languages[lang].trees.get("tree.find_beta")
+        tree = self.content.languages[lang].trees.get(self.content.roles.find_beta)
         return NodeView(tree.id, tree.start) if tree else MenuView()
 
     def _nav(

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +28,9 @@ from bot.matching.features import Floats, Ints, LinearModel
 from bot.matching.index import TopicIndex
 from bot.matching.learned import NONE, Models, mix, threat, window
 from bot.matching.normalize import HelpCalls, Normalizer, Triggers, once
+from bot.matching.types import Intent as Intent  # re-exported: matcher users import it here
+from bot.matching.types import Match as Match
+from bot.matching.types import Scored as Scored
 
 # The language model must be this sure; below it the platform's language code decides.
 LANGUAGE_SURE = 0.75
@@ -36,35 +38,6 @@ SHORT_WORDS = 3  # below this many words, only words exclusive to one language d
 # A message in danger answers a topic too only when the topic model is at least this sure:
 # "unos vatos me andan siguiendo" must not be read as a question about following up a complaint.
 DANGER_TOPIC_MIN = 0.35
-
-
-class Intent(StrEnum):
-    TOPIC = "topic"
-    NONE = "none"  # nothing matched with confidence
-    GREETING = "greeting"
-    THANKS = "thanks"
-    EMPTY = "empty"  # no words at all: emoji only, punctuation, blank
-    COMMAND = "command"  # a command typed as a word ("menú", "english"): set by the engine
-
-
-@dataclass(frozen=True)
-class Scored:
-    topic: str
-    score: float  # orders candidates: a probability for the learned matcher
-    coverage: float  # how sure: 0..1 (the probability again, or BM25's share of the query)
-
-
-@dataclass(frozen=True)
-class Match:
-    lang: str
-    intent: Intent
-    topic: str | None = None
-    score: float = 0.0  # confidence in `topic`, 0..1
-    alternatives: tuple[str, ...] = ()  # the next most likely topics, best first
-    close_call: bool = False  # the first alternative is likely too: offer it beside the answer
-    danger: bool = False
-    candidates: tuple[Scored, ...] = field(default=(), repr=False)
-    semantic: bool = False  # whether the embedding was computed for this message
 
 
 @dataclass(frozen=True)

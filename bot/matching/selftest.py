@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from bot.content.model import Content
 from bot.matching.matcher import Intent, Matcher
 
-EMERGENCY = "safety.emergency"
-
 
 @dataclass(frozen=True)
 class Miss:
@@ -21,6 +19,7 @@ class Miss:
 def run_examples(content: Content, matcher: Matcher | None = None) -> tuple[int, list[Miss]]:
     """Returns (questions checked, questions that did not match their entry)."""
     matcher = matcher or Matcher(content)
+    emergency = content.roles.emergency
     checked, misses = 0, []
     for code, language in content.languages.items():
         for entry in language.entries.values():
@@ -29,7 +28,7 @@ def run_examples(content: Content, matcher: Matcher | None = None) -> tuple[int,
                 found = matcher.match(question, lang=code)
                 # A question about an emergency that raises the emergency banner is answered:
                 # the banner is that answer ("estoy en el desierto y necesito ayuda").
-                if entry.id == EMERGENCY and found.danger and found.topic in (None, EMERGENCY):
+                if entry.id == emergency and found.danger and found.topic in (None, emergency):
                     continue
                 if found.intent is not Intent.TOPIC or found.topic != entry.id:
                     misses.append(Miss(code, entry.id, question, found.topic))
