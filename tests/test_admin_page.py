@@ -247,3 +247,22 @@ async def test_the_admin_page_in_a_real_browser(admin: Admin, tmp_path: Path) ->
             assert "2026-10-01,telegram,es,message,,9" in text
         finally:
             await browser.close()
+
+
+def test_every_value_on_the_page_is_escaped() -> None:
+    from bot.web.admin import TEMPLATES
+
+    evil = '<script>alert("x")</script>'
+    page = TEMPLATES.get_template("dashboard.html").render(
+        error=evil,
+        since="2026-11-01",
+        until="2026-11-30",
+        query="since=2026-11-01",
+        cards=(("Messages", "messages", evil),),
+        chart=None,
+        topics=[(evil, 1, 0, 0)],
+        languages=[(evil, 1)],
+        channels=[],
+        events=[],
+    )
+    assert "<script" not in page and page.count("&lt;script&gt;") == 4

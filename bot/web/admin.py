@@ -11,15 +11,16 @@ five; POSTs from another origin are refused. Tokens and cookies are compared in 
 from __future__ import annotations
 
 import hmac
-import html
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cachetools import TTLCache
 from itsdangerous import BadSignature, TimestampSigner
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -134,20 +135,20 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
     async def dashboard(request: Request) -> Response:
         allowed = authenticated(request)
         if allowed is None:
-            return _page(_login_form("Too many wrong tokens. Try again later."), status=429)
+            return _login("Too many wrong tokens. Try again later.", 429)
         if not allowed:
-            return _page(_login_form(), status=401)
+            return _login(status=401)
         since, until, error = _range(request)
         rows = await runtime.stats.rows(since, until)
-        return _page(_dashboard(summarize(rows, since, until, top=50), rows, error))
+        return _dashboard(summarize(rows, since, until, top=50), rows, error)
 
     async def login(request: Request) -> Response:
         if not same_origin(request):
-            return _page(_login_form(), status=403)
+            return _login(status=403)
         client = request.client.host if request.client else "?"
         wait = throttle.wait(client)
         if wait > 0:
-            page = _page(_login_form("Too many wrong tokens. Try again later."), status=429)
+            page = _login("Too many wrong tokens. Try again later.", 429)
             page.headers["Retry-After"] = str(int(wait) + 1)
             return page
         body = await read_body(request, 4096)
@@ -155,7 +156,7 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
         if not hmac.compare_digest(given.encode(), token.encode()):
             throttle.failed(client)
             log.warning("admin: a failed login")
-            return _page(_login_form("That token is not right."), status=401)
+            return _login("That token is not right.", 401)
         throttle.succeeded(client)
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
@@ -228,60 +229,49 @@ def _range(request: Request) -> tuple[date, date, str]:
 
 # ---------------------------------------------------------------------- HTML
 
+# Jinja2 with autoescaping on: every value in a page is escaped unless a template says otherwise
+# (none does). The templates live beside this module, in templates/.
+TEMPLATES = Environment(
+    loader=PackageLoader("bot.web", "templates"),
+    autoescape=select_autoescape(("html",), default=True),
+    undefined=StrictUndefined,
+    trim_blocks=False,
+)
 
-def _page(body: str, status: int = 200) -> HTMLResponse:
-    document = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Orienta · usage</title><style>{STYLE}</style></head>
-<body>{body}</body></html>"""
+
+def _page(template: str, status: int = 200, **values: object) -> HTMLResponse:
+    document = TEMPLATES.get_template(template).render(**values)
     return HTMLResponse(document, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _login_form(error: str = "") -> str:
-    message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<main class="login"><h1>Orienta · usage</h1>{message}
-<form method="post" action="/admin/login">
-<label for="token">Admin token</label>
-<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
-<button type="submit">Log in</button></form></main>"""
+def _login(error: str = "", status: int = 200) -> HTMLResponse:
+    return _page("login.html", status, error=error)
 
 
-def _dashboard(s: Summary, rows: list[Row], error: str) -> str:
-    e = html.escape
-    query = urlencode({"since": s.since.isoformat(), "until": s.until.isoformat()})
-    topic_rows = _topic_rows(rows)
-    warning = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
-    cards = "".join(
-        f'<div class="card"><span class="label">{label}</span><span class="value" id="{ident}">{value}</span></div>'
-        for label, ident, value in (
-            ("Messages", "messages", s.messages),
-            ("Answered", "answered", s.answered),
-            ("Unanswered", "unanswered", f"{s.unanswered} ({percent(s.unanswered_share)})"),
-            (
-                "Helpful",
-                "helpful",
-                f"{s.helpful_yes} / {s.helpful_yes + s.helpful_no} ({percent(s.helpful_share)})",
-            ),
-        )
+def _dashboard(s: Summary, rows: list[Row], error: str) -> HTMLResponse:
+    cards = (
+        ("Messages", "messages", s.messages),
+        ("Answered", "answered", s.answered),
+        ("Unanswered", "unanswered", f"{s.unanswered} ({percent(s.unanswered_share)})"),
+        (
+            "Helpful",
+            "helpful",
+            f"{s.helpful_yes} / {s.helpful_yes + s.helpful_no} ({percent(s.helpful_share)})",
+        ),
     )
-    return f"""<header><h1>Orienta · usage</h1>
-<form method="post" action="/admin/logout"><button type="submit" class="link">Log out</button></form></header>
-<main>{warning}
-<form class="range" method="get" action="/admin">
-<label>From <input type="date" name="since" value="{s.since.isoformat()}"></label>
-<label>to <input type="date" name="until" value="{s.until.isoformat()}"></label>
-<button type="submit">Show</button>
-<a href="/admin/export.csv?{e(query)}" download>Download CSV</a></form>
-<section class="cards">{cards}</section>
-<section><h2>Messages per day</h2>{_chart(s.daily_messages)}</section>
-<section><h2>Topics answered</h2>{_table(("Topic", "Answered", "Helpful", "Not helpful"), topic_rows, "topics")}</section>
-<div class="split">
-<section><h2>Languages</h2>{_table(("Language", "Messages"), [(k, v) for k, v in s.languages], "languages")}</section>
-<section><h2>Channels</h2>{_table(("Channel", "Messages"), [(k, v) for k, v in s.channels], "channels")}</section>
-<section><h2>Events</h2>{_table(("Event", "Count"), [(k, v) for k, v in s.events], "events")}</section>
-</div>
-<p class="note">Counts only. Orienta stores no user id, phone number, name, message text or location.</p>
-</main>"""
+    return _page(
+        "dashboard.html",
+        error=error,
+        since=s.since.isoformat(),
+        until=s.until.isoformat(),
+        query=urlencode({"since": s.since.isoformat(), "until": s.until.isoformat()}),
+        cards=cards,
+        chart=_chart(s.daily_messages),
+        topics=_topic_rows(rows),
+        languages=list(s.languages),
+        channels=list(s.channels),
+        events=list(s.events),
+    )
 
 
 def _topic_rows(rows: list[Row]) -> list[tuple[object, ...]]:
@@ -297,30 +287,33 @@ def _topic_rows(rows: list[Row]) -> list[tuple[object, ...]]:
     ]
 
 
-def _table(headings: tuple[str, ...], rows: list[tuple[object, ...]], ident: str) -> str:
-    e = html.escape
-    head = "".join(
-        f"<th scope=col>{e(h)}</th>" if i == 0 else f'<th scope=col class="num">{e(h)}</th>'
-        for i, h in enumerate(headings)
-    )
-    if not rows:
-        return f'<p class="empty" id="{ident}">No data in this period.</p>'
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{e(str(cell))}</td>" if i == 0 else f'<td class="num">{e(str(cell))}</td>'
-            for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f'<table id="{ident}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+@dataclass(frozen=True)
+class Bar:
+    day: str
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
 
 
-def _chart(daily: tuple[tuple[str, int], ...], width: int = 720, height: int = 180) -> str:
-    """An inline SVG bar chart: one bar per day, a title on each bar for exact values."""
+@dataclass(frozen=True)
+class Chart:
+    """An inline SVG bar chart's geometry: one bar per day (the template draws it)."""
+
+    bars: tuple[Bar, ...]
+    peak: int
+    first: str
+    last: str
+    width: int = 720
+    height: int = 180
+    left: int = 36  # room for the axis labels
+    base: float = 0.0  # the y of the zero line
+
+
+def _chart(daily: tuple[tuple[str, int], ...], width: int = 720, height: int = 180) -> Chart | None:
     if not daily:
-        return '<p class="empty">No data in this period.</p>'
+        return None
     peak = max((count for _, count in daily), default=0) or 1
     pad_left, pad_bottom = 36, 22
     inner_w, inner_h = width - pad_left - 4, height - pad_bottom - 8
@@ -330,42 +323,5 @@ def _chart(daily: tuple[tuple[str, int], ...], width: int = 720, height: int = 1
     for index, (day, count) in enumerate(daily):
         h = inner_h * count / peak
         x = pad_left + index * step + (step - bar) / 2
-        y = 8 + inner_h - h
-        bars.append(
-            f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" data-day="{day}" data-count="{count}"><title>{day}: {count}</title></rect>'
-        )
-    labels = (
-        f'<text x="{pad_left}" y="{height - 6}" class="axis">{html.escape(daily[0][0])}</text>'
-        f'<text x="{width - 4}" y="{height - 6}" class="axis" text-anchor="end">{html.escape(daily[-1][0])}</text>'
-        f'<text x="{pad_left - 6}" y="14" class="axis" text-anchor="end">{peak}</text>'
-        f'<text x="{pad_left - 6}" y="{8 + inner_h}" class="axis" text-anchor="end">0</text>'
-    )
-    return (
-        f'<svg id="daily-chart" role="img" aria-label="Messages per day" viewBox="0 0 {width} {height}" width="100%">'
-        f'<line x1="{pad_left}" y1="{8 + inner_h}" x2="{width - 4}" y2="{8 + inner_h}" class="base"/>'
-        + "".join(bars)
-        + labels
-        + "</svg>"
-    )
-
-
-STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}
-header{display:flex;justify-content:space-between;align-items:center;padding:12px 24px;background:#14532d;color:#fff}
-header h1{font-size:18px;margin:0}
-main{max-width:980px;margin:0 auto;padding:16px 24px}
-h2{font-size:16px;margin:24px 0 8px}
-.range{display:flex;gap:12px;align-items:center;flex-wrap:wrap}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px;margin-top:16px}
-.card{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px #0002}
-.card .label{display:block;color:#5b6472;font-size:13px}.card .value{font-size:22px;font-weight:600}
-table{border-collapse:collapse;width:100%;background:#fff;border-radius:8px;overflow:hidden;box-shadow:0 1px 2px #0002}
-th,td{padding:6px 10px;border-bottom:1px solid #e5e7eb;text-align:left}.num{text-align:right;font-variant-numeric:tabular-nums}
-.split{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:16px}
-svg{display:block;height:auto;background:#fff;border-radius:8px;box-shadow:0 1px 2px #0002}.bar{fill:#15803d}.base{stroke:#9ca3af}.axis{font-size:11px;fill:#5b6472}
-button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #14532d;background:#15803d;color:#fff;cursor:pointer}
-button.link{background:none;border-color:#fff}
-.error{color:#b91c1c;font-weight:600}.note,.empty{color:#5b6472}
-.login{max-width:360px;margin:10vh auto;background:#fff;padding:24px;border-radius:8px;box-shadow:0 1px 3px #0003}
-.login input{display:block;width:100%;box-sizing:border-box;margin:8px 0 16px;padding:8px;font:inherit}
-"""
+        bars.append(Bar(day, count, x, 8 + inner_h - h, bar, h))
+    return Chart(tuple(bars), peak, daily[0][0], daily[-1][0], width, height, pad_left, 8 + inner_h)
