@@ -43,6 +43,7 @@ from telegram.ext import (
 )
 from telegram.helpers import effective_message_type
 from telegram.warnings import PTBDeprecationWarning
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from bot.channels import ChannelType
 from bot.channels.pipeline import Pipeline
@@ -265,8 +266,10 @@ class TelegramChannel:
             .request(requests)
             .get_updates_request(polling)
         )
+        self._rate_limiter: ChatRateLimiter | None = None
         if settings.telegram_rate_limit > 0:
-            limiter: Any = ChatRateLimiter(settings.telegram_rate_limit)
+            limiter: Any = ChatRateLimiter(settings.telegram_rate_limit)  # PTB types it loosely
+            self._rate_limiter = limiter
             builder = builder.rate_limiter(limiter)
         if settings.telegram_webhook_url:
             builder = builder.updater(None)  # updates arrive through our own web server
@@ -585,46 +588,55 @@ class TelegramChannel:
         return True
 
     async def _retry(self, call: Callable[[], Awaitable[T]], quiet: bool = False) -> T | None:
-        """Retries 429s (for at most MAX_WAIT seconds) and network errors with backoff; gives up
-        quietly on a blocked chat. A request that timed out after it may have reached Telegram
-        is not sent again: the user would get the same message twice."""
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                return await call()
-            except RetryAfter as exc:
-                wait = retry_after_seconds(exc)
-                if wait > MAX_WAIT or attempt == SEND_ATTEMPTS - 1:
-                    self._undelivered(f"Telegram asked to wait {wait:.0f} s")
-                    return None
-                await asyncio.sleep(wait)
-            except Forbidden:
-                return None  # the user blocked the bot: nothing to do
-            except BadRequest:  # a NetworkError subclass, but retrying cannot help
-                if quiet:
-                    return None
+        """One retry layer for every call to Telegram (tenacity): network errors and timeouts
+        of requests that never left are retried with backoff; a 429 waits as asked (at most
+        MAX_WAIT seconds) unless the rate limiter, which already waits for 429s, is on. A request
+        that timed out after it may have reached Telegram is not sent again: the user would get
+        the same message twice. A blocked chat is given up quietly."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(SEND_ATTEMPTS),
+            wait=_telegram_wait,
+            retry=retry_if_exception(self._retryable),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await call()
+        except RetryAfter as exc:
+            self._undelivered(f"Telegram asked to wait {retry_after_seconds(exc):.0f} s")
+        except Forbidden:
+            pass  # the user blocked the bot: nothing to do
+        except TimedOut as exc:
+            if not _never_sent(exc):
+                log.warning("telegram: a send timed out after it may have arrived; not sent again")
+            elif not quiet:
                 raise
-            except TimedOut as exc:
-                if not _never_sent(exc):
-                    # It may have arrived: sending it again could show it twice.
-                    log.warning(
-                        "telegram: a send timed out after it may have arrived; not sent again"
-                    )
-                    return None
-                if attempt == SEND_ATTEMPTS - 1:
-                    if quiet:
-                        return None
-                    raise
-                await asyncio.sleep(0.5 * 2**attempt)
-            except NetworkError:
-                if attempt == SEND_ATTEMPTS - 1:
-                    if quiet:
-                        return None
-                    raise
-                await asyncio.sleep(0.5 * 2**attempt)
+        except NetworkError:  # BadRequest included: retrying cannot help
+            if not quiet:
+                raise
         return None
+
+    def _retryable(self, exc: BaseException) -> bool:
+        if isinstance(exc, RetryAfter):
+            # With the limiter on, it has waited already: a 429 reaching here is final.
+            return self._rate_limiter is None and retry_after_seconds(exc) <= MAX_WAIT
+        if isinstance(exc, Forbidden | BadRequest):
+            return False
+        if isinstance(exc, TimedOut):
+            return _never_sent(exc)
+        return isinstance(exc, NetworkError)
 
     def _undelivered(self, why: str) -> None:
         self.pipeline.undelivered(why)
+
+
+def _telegram_wait(state: RetryCallState) -> float:
+    """As long as a 429 asks (already capped by `_retryable`), else 0.5 s doubling."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, RetryAfter):
+        return retry_after_seconds(exc)
+    return 0.5 * 2.0 ** (state.attempt_number - 1)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

@@ -21,6 +21,12 @@ from cachetools import TTLCache
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from bot.channels import ChannelType
 from bot.channels.pipeline import Pipeline
@@ -239,46 +245,79 @@ class WhatsAppChannel:
             "to": to,
             **body,
         }
-        delay = 0.5
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                response = await self.client.post(path, json=payload)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                log.warning(
-                    "whatsapp: send failed (%s), attempt %d", type(exc).__name__, attempt + 1
-                )  # nothing left this process: safe to try again
-            except httpx.HTTPError as exc:
-                # It may have arrived: sending it again could show it twice. Go on as if sent.
-                log.warning(
-                    "whatsapp: %s after a send that may have arrived; not sent again",
-                    type(exc).__name__,
-                )
-                return True
-            else:
-                if response.status_code < 300:
-                    return True
-                code = _error_code(response)
-                if code == OUTSIDE_WINDOW:
-                    log.info("whatsapp: message dropped, the 24-hour window is closed (131047)")
-                    return False
-                if response.status_code != 429 and response.status_code < 500:
-                    log.error(
-                        "whatsapp: message rejected: HTTP %d, error %s", response.status_code, code
-                    )
-                    return False
-                asked = _retry_after(response)
-                if asked is not None and asked > MAX_WAIT:
-                    return self._undelivered(f"the Graph API asked to wait {asked:.0f} s")
-                delay = max(delay, asked or 0.0)
-                log.warning("whatsapp: HTTP %d, retrying in %.1f s", response.status_code, delay)
-            if attempt < SEND_ATTEMPTS - 1:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 8.0)
-        return self._undelivered(f"no success after {SEND_ATTEMPTS} attempts")
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(SEND_ATTEMPTS),
+            wait=_graph_wait,
+            retry=retry_if_exception_type(_TryAgain),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._post_once(path, payload)
+        except _TryAgain as exc:
+            return self._undelivered(f"no success after {SEND_ATTEMPTS} attempts ({exc})")
+        except _TooLong as exc:
+            return self._undelivered(f"the Graph API asked to wait {exc.seconds:.0f} s")
+        return False  # pragma: no cover - the loop returns or raises
+
+    async def _post_once(self, path: str, payload: dict[str, Any]) -> bool:
+        """One POST. True: sent (or maybe sent); False: refused for good; raises _TryAgain for
+        what is worth another try and _TooLong when the API asks to wait too long."""
+        assert self.client is not None
+        try:
+            response = await self.client.post(path, json=payload)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing left this process: safe to try again.
+            log.warning("whatsapp: send failed (%s)", type(exc).__name__)
+            raise _TryAgain(type(exc).__name__) from exc
+        except httpx.HTTPError as exc:
+            # It may have arrived: sending it again could show it twice. Go on as if sent.
+            log.warning(
+                "whatsapp: %s after a send that may have arrived; not sent again",
+                type(exc).__name__,
+            )
+            return True
+        if response.status_code < 300:
+            return True
+        code = _error_code(response)
+        if code == OUTSIDE_WINDOW:
+            log.info("whatsapp: message dropped, the 24-hour window is closed (131047)")
+            return False
+        if response.status_code != 429 and response.status_code < 500:
+            log.error("whatsapp: message rejected: HTTP %d, error %s", response.status_code, code)
+            return False
+        asked = _retry_after(response)
+        if asked is not None and asked > MAX_WAIT:
+            raise _TooLong(asked)
+        log.warning("whatsapp: HTTP %d, trying again", response.status_code)
+        raise _TryAgain(f"HTTP {response.status_code}", asked)
 
     def _undelivered(self, why: str) -> bool:
         self.pipeline.undelivered(why)
         return False
+
+
+class _TryAgain(Exception):
+    """A send worth another try; `asked` is the Retry-After the API gave, if any."""
+
+    def __init__(self, why: str, asked: float | None = None) -> None:
+        super().__init__(why)
+        self.asked = asked
+
+
+class _TooLong(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"{seconds:.0f} s")
+        self.seconds = seconds
+
+
+def _graph_wait(state: RetryCallState) -> float:
+    """0.5 s doubling up to 8 s, or longer when the API asked (never past MAX_WAIT)."""
+    backoff = min(0.5 * 2.0 ** (state.attempt_number - 1), 8.0)
+    exc = state.outcome.exception() if state.outcome else None
+    asked = exc.asked if isinstance(exc, _TryAgain) else None
+    return max(backoff, asked or 0.0)
 
 
 def _object(value: Any) -> dict[str, Any]:
