@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from bot.config import Settings
-from bot.content.loader import read_content
+from bot.content.loader import read_content, served_languages
 from bot.content.model import Content
 from bot.content.problems import Problem, Report
 from bot.engine.engine import Engine
@@ -59,24 +59,32 @@ class Runtime:
             self.generation += 1
             self._reloaded.notify_all()
 
+    def _dropping(self, dropped: set[str]) -> str:
+        return (
+            f"{self.content_dir / 'languages.yaml'}:1: the running bot serves "
+            f"{', '.join(sorted(dropped))}, which this content drops: restart to remove a language"
+        )
+
     async def reload(self, reason: str = "", notify: bool = True) -> list[str] | None:
         """Load and validate the content again. On success swap the engine and return None; on
         failure keep serving the last good content, tell the admins (unless `notify` is False:
         an admin who asked gets the answer directly) and return the `file:line` errors."""
         async with self._reloading:
             started = time.perf_counter()
-            engine, errors = await asyncio.to_thread(
-                build_engine, self.content_dir, self.locale_dir, self.matching
-            )
-            problems = [str(p) for p in errors]
-            if engine is not None:
-                dropped = sorted(set(self.engine.content.languages) - set(engine.content.languages))
-                if dropped:
-                    engine = None
-                    problems = [
-                        f"{self.content_dir / 'languages.yaml'}:1: the running bot serves "
-                        f"{', '.join(dropped)}, which this content drops: restart to remove a language"
-                    ]
+            serving = set(self.engine.content.languages)
+            listed = set(served_languages(self.content_dir))
+            engine: Engine | None = None
+            if listed and serving - listed:
+                # Refused before any model is fitted for content that cannot go live anyway.
+                problems = [self._dropping(serving - listed)]
+            else:
+                engine, errors = await asyncio.to_thread(
+                    build_engine, self.content_dir, self.locale_dir, self.matching
+                )
+                problems = [str(p) for p in errors]
+            if engine is not None and serving - set(engine.content.languages):
+                problems = [self._dropping(serving - set(engine.content.languages))]
+                engine = None
             self.last_reload_ms = (time.perf_counter() - started) * 1000
             if engine is None:
                 log.error(

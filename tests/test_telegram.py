@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from bot.app import serve
 from bot.config import ROOT, Settings
@@ -462,3 +463,50 @@ async def test_a_429_asking_for_ten_minutes_drops_one_reply_and_stalls_nothing(
         )
     )
     assert rows["undelivered"] == 1 and rows["message"] == 2
+
+
+UPDATES = yaml.safe_load(
+    (Path(__file__).parent / "data" / "telegram_updates.yaml").read_text(encoding="utf-8")
+)["updates"]
+
+
+async def test_recorded_update_shapes_get_the_replies_a_user_would_expect(bot: Running) -> None:
+    """Each recorded shape (tests/data/telegram_updates.yaml) from its own chat. Updates are
+    answered concurrently, so for a shape that should get no reply a later command in the same
+    chat marks the end (/start in a group, /about in private): what gets no reply is filtered
+    before any await, so when the marker's reply is out, the shape was dealt with."""
+    wrong = []
+    for number, shape in enumerate(UPDATES):
+        chat_type = shape.get("chat_type", "private")
+        chat_id = 40_000 + number if chat_type == "private" else -100_000 - number
+        message = dict(shape["message"])
+        if "reply_to_message" in message:
+            message["reply_to_message"] = {
+                **message["reply_to_message"],
+                "chat": {"id": chat_id, "type": chat_type},
+            }
+        bot.api.queue(bot.api.message_update(chat_id, "es", chat_type, **message))
+
+        def mine(call: Call, chat_id: int = chat_id) -> bool:
+            return call.params.get("chat_id") == chat_id
+
+        if shape["expect"] == "none":
+            marker = "/start" if chat_type != "private" else "/about"
+            bot.api.queue(bot.api.text_update(marker, chat_id=chat_id, chat_type=chat_type))
+            (pointer,) = await bot.api.wait_for("sendMessage", where=mine)
+            sent = [c for c in bot.api.calls if c.method.startswith("send") and mine(c)]
+            if sent != [pointer]:
+                wrong.append((shape["name"], [c.params.get("text", "")[:40] for c in sent]))
+            continue
+        first = (await bot.api.wait_for("sendMessage", where=mine))[0].params["text"]
+        venues = [c for c in bot.api.calls_to("sendVenue") if mine(c)]
+        expected = {
+            "note": first.startswith("No puedo abrir stickers"),
+            "answer": first.startswith(opening("es", "complaint.bribe", 0)),
+            "help": first.startswith("Escribe tu pregunta con tus palabras, por"),
+            "menu": first.startswith("Escribe tu pregunta con tus palabras o"),
+            "places": "Grupo Beta" in first or bool(venues),
+        }
+        if not expected[shape["expect"]]:
+            wrong.append((shape["name"], first[:60]))
+    assert not wrong, wrong

@@ -679,6 +679,12 @@ def _read_languages(report: Report, directory: Path) -> tuple[list[str], str]:
     return usable, default
 
 
+def served_languages(directory: Path) -> list[str]:
+    """The languages `languages.yaml` lists (cheap: reads that file alone); [] if unreadable."""
+    languages, _default = _read_languages(Report(), directory)
+    return languages
+
+
 def language_codes(directory: Path) -> list[str]:
     """Languages are discovered from file names: `faq_<code>.yaml`."""
     return sorted(

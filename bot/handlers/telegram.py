@@ -53,7 +53,7 @@ from bot.engine.events import Command, CommandName, Event, Location, Press, Text
 from bot.engine.payload import Kind, decode
 from bot.engine.replies import Reply, Response, TextReply
 from bot.handlers.telegram_render import Outgoing, render
-from bot.handlers.telegram_request import JSONRequest
+from bot.handlers.telegram_request import JSONRequest, PollingRequest
 from bot.i18n import N_
 from bot.memory import FloodGuard, Verdict, forgetting
 from bot.runtime import Runtime
@@ -250,7 +250,8 @@ class TelegramChannel:
             pool_timeout=timeout,
         )
         # Long polling holds its connection open: it gets its own, with room for the poll timeout.
-        polling = JSONRequest(
+        polling = PollingRequest(
+            on_skipped=self._unreadable,
             connection_pool_size=1,
             connect_timeout=timeout,
             read_timeout=timeout + 25,
@@ -365,14 +366,23 @@ class TelegramChannel:
 
     async def feed(self, data: dict[str, Any]) -> bool:
         """An update received by the webhook route. False if it is not a valid update."""
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return False
         try:
             update = Update.de_json(data, self.application.bot)
-        except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
-            return False
-        if update is None or not isinstance(update.update_id, int):
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            # Well-formed but unreadable by this library version: answered 200 so Telegram
+            # does not hold every later update behind it; nobody is answered for it.
+            self._unreadable(type(exc).__name__)
+            return True
+        if update is None:
             return False
         await self.application.update_queue.put(update)
         return True
+
+    def _unreadable(self, why: str) -> None:
+        log.warning("telegram: skipped an update this version cannot read (%s)", why)
 
     def _polling_error(self, error: TelegramError) -> None:
         log.warning("telegram polling: %s", type(error).__name__)

@@ -137,6 +137,8 @@ class WhatsAppChannel:
         for message in _messages(data):
             if not _sender(message):
                 continue  # not a user's phone number: nobody to answer
+            if "id" in message and not _usable_id(message["id"]):
+                continue  # not an id WhatsApp gives: a forgery or a broken relay
             key = _delivery_key(message)
             if key in self.seen:
                 continue  # a repeated delivery: already answered
@@ -370,12 +372,17 @@ def _sender(message: dict[str, Any]) -> str | None:
     return None
 
 
+def _usable_id(message_id: object) -> bool:
+    """WhatsApp message ids are short strings ("wamid." and base64)."""
+    return isinstance(message_id, str) and 0 < len(message_id) <= 256
+
+
 def _delivery_key(message: dict[str, Any]) -> str:
     """What makes a delivery the same as an earlier one: its message id, or, without a usable
     one, a hash of the whole message (WhatsApp retries send the same bytes)."""
     message_id = message.get("id")
-    if isinstance(message_id, str) and 0 < len(message_id) <= 256:
-        return message_id
+    if _usable_id(message_id):
+        return str(message_id)
     canonical = json.dumps(message, sort_keys=True, ensure_ascii=False, default=str)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
