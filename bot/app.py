@@ -45,6 +45,7 @@ LIBRARY_LOG_LEVELS = {
 
 
 def quiet_loggers() -> None:
+    """Hold libraries that would log secrets or user data at safe levels (LIBRARY_LOG_LEVELS)."""
     for name, level in LIBRARY_LOG_LEVELS.items():
         logging.getLogger(name).setLevel(level)
 
@@ -155,6 +156,9 @@ def raise_open_files_limit(cap: int = 65536) -> None:
 async def start_web(
     settings: Settings, runtime: Runtime, channels: Sequence[Channel]
 ) -> InLoopServer:
+    """Start the one web server: `/healthz`, each channel's routes, the admin page if configured.
+
+    Returns the running server (its `port` is the one bound, useful with port 0)."""
     from bot.web.app import build_app
 
     if not is_loopback(settings.host):

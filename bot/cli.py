@@ -30,6 +30,7 @@ from bot.stats.report import GROUPINGS, group, percent, summarize
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `orienta` command. Args: the arguments (default: sys.argv). Returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

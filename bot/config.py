@@ -20,6 +20,7 @@ def strong_token(token: str) -> bool:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -32,6 +33,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything configurable, read once from the environment (`Settings.from_env`).
+
+    Secrets are kept out of `repr`; `env` keeps the raw environment for channels that read
+    variables of their own."""
+
     content_dir: Path = ROOT / "content"
     locale_dir: Path = ROOT / "locale"
     db_path: Path = ROOT / "var" / "orienta.db"

@@ -24,6 +24,8 @@ def forgetting(
 
 
 class Verdict(StrEnum):
+    """What the flood guard says about a chat's next message."""
+
     OK = "ok"
     WARN = "warn"  # the first message over the limit: say "slow down" once
     DROP = "drop"  # paused: ignore quietly

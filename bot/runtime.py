@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
+    """What a running `orienta run` shares: the current engine (swapped whole on a reload), the
+    usage store, where the content lives, and who to tell when a reload fails."""
+
     def __init__(
         self,
         engine: Engine,

@@ -44,6 +44,8 @@ class Option:
 
 @dataclass(frozen=True)
 class Node:
+    """One step of a guided path: a prompt and its options (each leads to a step, topics or an action)."""
+
     id: str
     prompt: str
     options: tuple[Option, ...]
@@ -141,6 +143,9 @@ class Roles:
 
 @dataclass(frozen=True)
 class Content:
+    """Everything staff write, validated and immutable: languages (FAQ, guided paths, matcher
+    material), Grupos Beta, the topic catalog, the default language, the operator and the roles."""
+
     languages: Mapping[str, Language]
     places: tuple[Place, ...]
     unverified_states: tuple[str, ...] = ()

@@ -8,12 +8,16 @@ from pathlib import Path
 
 
 class Severity(Enum):
+    """An error stops the content from loading; a warning does not."""
+
     ERROR = "error"
     WARNING = "warning"
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
+    """One thing wrong in the content, with its file and line (`str()` is `file:line: message`)."""
+
     path: Path
     line: int
     message: str

@@ -19,6 +19,8 @@ def check_content(
     menu_lines: dict[str, int],
     today: date,
 ) -> None:
+    """Rules that span files: every language covers the same topics, references resolve, the
+    same guided path has the same shape in every language, dates and limits hold."""
     codes = list(content.languages)
 
     def faq(code: str) -> Path:

@@ -21,6 +21,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def nearest(
     places: Iterable[Place], lat: float, lon: float, count: int = 3
 ) -> list[tuple[Place, float]]:
+    """The `count` places nearest to (lat, lon), with their great-circle distance in km."""
     ranked = sorted(
         ((p, distance_km(lat, lon, p.lat, p.lon)) for p in places), key=lambda pd: (pd[1], pd[0].id)
     )
@@ -28,4 +29,5 @@ def nearest(
 
 
 def valid_coordinates(lat: float, lon: float) -> bool:
+    """Finite latitude in [-90, 90] and longitude in [-180, 180]."""
     return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180

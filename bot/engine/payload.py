@@ -177,6 +177,8 @@ VIEWS: dict[Kind, type[View]] = {
 
 @dataclass(frozen=True)
 class Payload:
+    """What a button carries: an action, the language and a view (`pack`/`unpack`)."""
+
     action: Action
     lang: str
     view: View
@@ -216,4 +218,5 @@ def encode(action: Action, lang: str, view: View) -> str:
 
 
 def decode(data: str) -> Payload | None:
+    """`Payload.unpack(data)`: the payload, or None for anything forged, truncated or malformed."""
     return Payload.unpack(data)

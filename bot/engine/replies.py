@@ -8,6 +8,8 @@ from enum import StrEnum
 
 @dataclass(frozen=True)
 class Button:
+    """A button: what it says and the payload it sends back when pressed."""
+
     label: str
     payload: str
 
@@ -28,6 +30,8 @@ class TextReply:
 
 @dataclass(frozen=True)
 class PlaceHit:
+    """A place in a list of nearest places, with its distance from the user in km."""
+
     name: str
     city: str
     state: str
@@ -62,6 +66,8 @@ Reply = TextReply | PlacesReply | LocationRequest
 
 
 class UsageKind(StrEnum):
+    """The anonymous events Orienta counts (never who, never what was written)."""
+
     MESSAGE = "message"
     ANSWERED = "answered"
     UNANSWERED = "unanswered"
@@ -90,6 +96,9 @@ class Usage:
 
 @dataclass(frozen=True)
 class Response:
+    """The engine's answer to one event: the language it chose, the replies in order, and the
+    usage events to count."""
+
     lang: str
     replies: tuple[Reply, ...]
     usage: tuple[Usage, ...] = field(default=())

@@ -650,6 +650,7 @@ def _telegram_wait(state: RetryCallState) -> float:
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
+    """How long a 429 asks to wait, in seconds (PTB 22 gives an int or a timedelta)."""
     with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         wait = exc.retry_after

@@ -39,6 +39,7 @@ class Outgoing:
 
 
 def render(reply: Reply, translate: Callable[[str], str]) -> list[Outgoing]:
+    """A reply as Telegram messages within Telegram's limits (split texts, inline keyboards)."""
     _ = translate
     if isinstance(reply, LocationRequest):
         share = ReplyKeyboardMarkup(

@@ -18,6 +18,8 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 
 class JSONRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP layer with JSON bodies (see the module's docstring)."""
+
     async def do_request(  # type: ignore[override]
         self,
         url: str,

@@ -12,6 +12,8 @@ from typing import Protocol
 
 
 class Intent(StrEnum):
+    """What kind of message it is, before any topic."""
+
     TOPIC = "topic"
     NONE = "none"  # nothing matched with confidence
     GREETING = "greeting"
@@ -22,6 +24,8 @@ class Intent(StrEnum):
 
 @dataclass(frozen=True)
 class Scored:
+    """A candidate topic and how sure the matcher is of it."""
+
     topic: str
     score: float  # orders candidates: a probability for the learned matcher
     coverage: float  # how sure: 0..1 (the probability again, or BM25's share of the query)
@@ -29,6 +33,9 @@ class Scored:
 
 @dataclass(frozen=True)
 class Match:
+    """What a matcher found in a message: its language, intent and topic, the alternatives, and
+    whether it is a cry for help (`danger`)."""
+
     lang: str
     intent: Intent
     topic: str | None = None

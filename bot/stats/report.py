@@ -16,6 +16,8 @@ GROUPINGS = ("topic", "day", "language", "channel", "event")
 
 @dataclass(frozen=True)
 class Summary:
+    """Usage over a period: totals, shares, and counts by topic, language, channel, day and event."""
+
     since: date
     until: date
     messages: int
@@ -40,6 +42,7 @@ class Summary:
 
 
 def summarize(rows: Iterable[Row], since: date, until: date, top: int = 10) -> Summary:
+    """The summary of `rows` between `since` and `until` (inclusive); `top` topics at most."""
     events: Counter[str] = Counter()
     topics: Counter[str] = Counter()
     languages: Counter[str] = Counter()
@@ -124,6 +127,7 @@ def text_summary(
 
 
 def rows_csv(rows: list[Row]) -> str:
+    """The rows as CSV (`day,channel,language,event,topic,count`), one line per stored row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["day", "channel", "language", "event", "topic", "count"])

@@ -52,6 +52,8 @@ ON CONFLICT (day, channel, language, event, topic) DO UPDATE SET count = count +
 
 @dataclass(frozen=True)
 class Row:
+    """One stored count: a day, channel, language, event and topic, and how many."""
+
     day: str
     channel: str
     language: str
@@ -65,6 +67,12 @@ def today_utc() -> str:
 
 
 class UsageStore:
+    """Anonymous usage counts in SQLite, batched off the reply path.
+
+    `record()` adds to an in-memory counter (never blocks a reply); a background task writes
+    it every 2 seconds and at `close()`. A locked, full or missing database keeps the counts in
+    memory (bounded) until it is back."""
+
     def __init__(
         self,
         path: Path,

@@ -112,6 +112,7 @@ def same_origin(request: Request) -> bool:
 
 
 def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
+    """The admin page's routes: `/admin`, login, logout and the CSV export (needs the token)."""
     token = settings.admin_token or ""
     sessions, throttle = Sessions(), Throttle()
     secure = settings.admin_cookie_secure

@@ -16,6 +16,7 @@ from bot.runtime import Runtime
 
 
 async def healthz(request: Request) -> Response:
+    """`ok`, without login: for load balancers and service managers."""
     return PlainTextResponse("ok")
 
 

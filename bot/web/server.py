@@ -80,6 +80,9 @@ class GuardedH11Protocol(H11Protocol):
 
 
 class InLoopServer:
+    """uvicorn inside the running event loop, guarded against idle and slow connections
+    (`GuardedH11Protocol`); `start()` returns the bound port."""
+
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         config = uvicorn.Config(
             app,
