@@ -6,7 +6,6 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
@@ -17,6 +16,7 @@ from bot.engine.events import Command, CommandName, Press, Text
 from bot.engine.payload import Action, TopicView, encode
 from bot.engine.replies import TextReply
 from bot.i18n import Catalogs
+from bot.matching.matcher import Bm25Matcher
 
 LOCALE = ROOT / "locale"
 
@@ -82,7 +82,6 @@ def _pseudo(text: str) -> str:
     return f"⟦{text}⟧"
 
 
-@pytest.mark.slow
 def test_a_third_language_needs_only_new_files(tmp_path: Path) -> None:
     """Adds 'xx', a pseudo-language, from files alone: content, guided paths and a catalog."""
     content_dir, locale_dir = tmp_path / "content", tmp_path / "locale"
@@ -111,7 +110,9 @@ def test_a_third_language_needs_only_new_files(tmp_path: Path) -> None:
 
     content = load_content(content_dir)
     assert set(content.languages) == {"es", "en", "xx"}
-    engine = Engine(content, Catalogs(locale_dir))
+    # The language machinery is under test, not the learned models: the lexical BM25F matcher
+    # needs no fitting (the learned one takes ~10 s here; tests/test_learned.py covers it).
+    engine = Engine(content, Catalogs(locale_dir), Bm25Matcher(content))
 
     chooser = engine.handle(Command(CommandName.LANGUAGE, "es"))
     (reply,) = chooser.replies
