@@ -19,7 +19,7 @@ from bot.channels import Channel, configured
 from bot.config import Settings, is_loopback, strong_token
 from bot.matching.embedder import EmbedderUnavailable
 from bot.runtime import Matching, Runtime, build_engine
-from bot.stats.store import UsageStore
+from bot.stats.store import CountingStore, UsageStore
 from bot.web.server import InLoopServer
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,23 @@ async def serve(
             file=sys.stderr,
         )
         return 1
-    stats = UsageStore(settings.db_path)
+    stats: CountingStore
+    if settings.db_url:
+        from bot.stats.postgres import ERRORS, PostgresStore
+
+        stats = PostgresStore(settings.db_url)
+        try:
+            await stats.connect()
+        except ERRORS as exc:
+            # Workers that share counts and deliveries must not start on their own.
+            print(
+                f"orienta run: cannot use the PostgreSQL database in ORIENTA_DB "
+                f"({type(exc).__name__}: {exc})",
+                file=sys.stderr,
+            )
+            return 2
+    else:
+        stats = UsageStore(settings.db_path)
     await stats.start()
     runtime = Runtime(engine, stats, settings.content_dir, settings.locale_dir, matching)
     stop = stop or asyncio.Event()

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import ROOT, ConfigError, Settings
+from bot.config import ROOT, ConfigError, Settings, postgres
 from bot.content.loader import read_content
 from bot.content.model import Content
 from bot.content.problems import ContentError, Report
@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="serve the configured channels (Telegram, WhatsApp, admin page)"
     )
-    run.add_argument("--db", type=Path, help="usage database (env ORIENTA_DB)")
+    run.add_argument(
+        "--db", help="usage database: a SQLite file or a postgresql:// URL (env ORIENTA_DB)"
+    )
     run.add_argument("--host", help="web server address (env ORIENTA_HOST)")
     run.add_argument("--port", type=int, help="web server port (env ORIENTA_PORT)")
     run.add_argument(
@@ -91,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
         "--by", choices=GROUPINGS, default="topic", help="group totals by (default topic)"
     )
     stats.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    stats.add_argument("--db", type=Path, help="usage database (env ORIENTA_DB)")
+    stats.add_argument(
+        "--db", help="usage database: a SQLite file or a postgresql:// URL (env ORIENTA_DB)"
+    )
     stats.set_defaults(func=_stats)
 
     content = sub.add_parser("content", help="work with the content files")
@@ -167,7 +171,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     settings = _settings(args)
     overrides = {
-        "db_path": args.db,
+        "db_path": Path(args.db) if args.db and not postgres(args.db) else None,
+        "db_url": args.db if postgres(args.db) else None,
         "host": args.host,
         "port": args.port,
         "telegram_webhook_url": args.telegram_webhook_url,
@@ -190,9 +195,10 @@ def _day(text: str) -> date:
 def _stats(args: argparse.Namespace) -> int:
     from bot.stats.store import read_rows
 
-    path = args.db or Settings.from_env().db_path
+    env = Settings.from_env()
+    where = args.db or env.db_url or str(env.db_path)
     until = args.until or datetime.now(UTC).date()
-    rows = asyncio.run(read_rows(path, args.since, until))
+    rows = asyncio.run(read_rows(where, args.since, until))
     since = args.since or (date.fromisoformat(rows[0].day) if rows else until)
     grouped = group(rows, args.by)
     summary = summarize(rows, since, until)
@@ -223,9 +229,10 @@ def _stats(args: argparse.Namespace) -> int:
 
         sys.stdout.write(rows_csv(rows))
     else:
-        if not path.exists():
-            print(f"no usage database at {path} yet", file=sys.stderr)
-        print(f"Orienta usage {since.isoformat()} – {until.isoformat()}  ({path})")
+        shown = "PostgreSQL" if postgres(where) else where  # a URL may hold a password
+        if not postgres(where) and not Path(where).exists():
+            print(f"no usage database at {where} yet", file=sys.stderr)
+        print(f"Orienta usage {since.isoformat()} – {until.isoformat()}  ({shown})")
         print(
             f"messages {summary.messages} · answered {summary.answered} · "
             f"unanswered {summary.unanswered} ({percent(summary.unanswered_share)}) · "

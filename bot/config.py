@@ -19,6 +19,11 @@ def strong_token(token: str) -> bool:
     return len(token) >= 24 and len(set(token)) >= 10
 
 
+def postgres(db: str | None) -> bool:
+    """Whether an ORIENTA_DB value is a PostgreSQL URL (else it is a SQLite file's path)."""
+    return bool(db) and str(db).startswith(("postgresql://", "postgres://"))
+
+
 def is_loopback(host: str) -> bool:
     """Whether `host` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
     try:
@@ -41,6 +46,8 @@ class Settings:
     content_dir: Path = ROOT / "content"
     locale_dir: Path = ROOT / "locale"
     db_path: Path = ROOT / "var" / "orienta.db"
+    # ORIENTA_DB as a PostgreSQL URL (several workers share it); None: the SQLite file above.
+    db_url: str | None = field(default=None, repr=False)  # may hold a password
     host: str = "127.0.0.1"
     port: int = 8080
     admin_ids: frozenset[int] = frozenset()
@@ -111,10 +118,14 @@ class Settings:
             )
         if not 0 <= port <= 65535 or port != int(port):
             raise ConfigError("ORIENTA_PORT must be a port number (0-65535)")
+        db = text("ORIENTA_DB")
         return cls(
             content_dir=Path(text("ORIENTA_CONTENT_DIR") or ROOT / "content"),
             locale_dir=Path(text("ORIENTA_LOCALE_DIR") or ROOT / "locale"),
-            db_path=Path(text("ORIENTA_DB") or ROOT / "var" / "orienta.db"),
+            db_path=ROOT / "var" / "orienta.db"
+            if postgres(db)
+            else Path(db or ROOT / "var" / "orienta.db"),
+            db_url=db if postgres(db) else None,
             host=host,
             port=int(port),
             admin_ids=frozenset(admin_ids),

@@ -24,7 +24,7 @@ from bot.matching.cache import ModelCache
 from bot.matching.embedder import Embedder, make_embedder
 from bot.matching.matcher import Matcher
 from bot.matching.training import Progress
-from bot.stats.store import UsageStore
+from bot.stats.store import CountingStore
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Runtime:
     def __init__(
         self,
         engine: Engine,
-        stats: UsageStore,
+        stats: CountingStore,
         content_dir: Path,
         locale_dir: Path,
         matching: Matching | None = None,

@@ -50,6 +50,7 @@ PATH = "/whatsapp/webhook"
 OUTSIDE_WINDOW = 131047  # more than 24 hours since the user last wrote: only templates may be sent
 SEND_ATTEMPTS = 5
 MAX_WAIT = 30.0  # seconds: a platform asking to wait longer gets the message dropped and counted
+DELIVERY_MEMORY = 24 * 3600.0  # seconds a delivery is remembered (WhatsApp retries for less)
 INBOX_MAX = 50  # messages waiting from one sender; the flood guard answers far fewer per minute
 
 
@@ -65,7 +66,7 @@ class WhatsAppChannel:
         self.settings = settings
         self.app_secret = (settings.whatsapp_app_secret or "").encode()
         self.verify_token = settings.whatsapp_verify_token or ""
-        self.seen: TTLCache[str, bool] = forgetting(24 * 3600.0, 200_000)
+        self.seen: TTLCache[str, bool] = forgetting(DELIVERY_MEMORY, 200_000)
         self.pipeline = Pipeline(
             CHANNEL, lambda: runtime.engine, runtime.stats.record, FloodGuard()
         )
@@ -139,12 +140,22 @@ class WhatsAppChannel:
                 continue  # not a user's phone number: nobody to answer
             if "id" in message and not _usable_id(message["id"]):
                 continue  # not an id WhatsApp gives: a forgery or a broken relay
-            key = _delivery_key(message)
-            if key in self.seen:
-                continue  # a repeated delivery: already answered
-            self.seen[key] = True
+            if not await self._first_time(_delivery_key(message)):
+                continue  # a repeated delivery: already answered, here or by another worker
             self._enqueue(message)
         return PlainTextResponse("ok")
+
+    async def _first_time(self, key: str) -> bool:
+        """Whether this delivery is new: remembered here for a day and, with PostgreSQL, across
+        every worker behind the same webhook (the first to record it answers it)."""
+        if key in self.seen:
+            return False
+        self.seen[key] = True
+        shared = getattr(self.runtime.stats, "first_delivery", None)
+        if shared is None:
+            return True
+        first: bool = await shared(key, self.app_secret, DELIVERY_MEMORY)
+        return first
 
     def _enqueue(self, message: dict[str, Any]) -> None:
         sender = _sender(message)

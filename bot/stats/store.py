@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -66,26 +67,21 @@ def today_utc() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-class UsageStore:
-    """Anonymous usage counts in SQLite, batched off the reply path.
+class CountingStore:
+    """Anonymous usage counts, batched off the reply path; the back end (SQLite, PostgreSQL)
+    supplies `_open`, `_close`, `_write` and `_read`.
 
     `record()` adds to an in-memory counter (never blocks a reply); a background task writes
-    it every 2 seconds and at `close()`. A locked, full or missing database keeps the counts in
-    memory (bounded) until it is back."""
+    it every 2 seconds and at `close()`. A locked, full or unreachable database keeps the counts
+    in memory (bounded) until it is back."""
 
-    def __init__(
-        self,
-        path: Path,
-        flush_every: float = 2.0,
-        max_keys: int = 200_000,
-        busy_timeout_ms: int = 200,
-    ) -> None:
-        self.path = Path(path)
+    errors: tuple[type[BaseException], ...] = (OSError,)  # what means "the database is down"
+    describe = "usage database"
+
+    def __init__(self, flush_every: float = 2.0, max_keys: int = 200_000) -> None:
         self.flush_every = flush_every
         self.max_keys = max_keys
-        self.busy_timeout_ms = busy_timeout_ms
         self._pending: Counter[Key] = Counter()
-        self._db: aiosqlite.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._failing = False
@@ -112,6 +108,11 @@ class UsageStore:
     def pending(self) -> int:
         return sum(self._pending.values())
 
+    @property
+    def healthy(self) -> bool:
+        """False while the last write or read failed (counts are waiting in memory)."""
+        return not self._failing
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -120,8 +121,8 @@ class UsageStore:
         A database that cannot be opened now is retried at every flush; the bot serves anyway.
         """
         try:
-            await self._connect()
-        except (sqlite3.Error, OSError) as exc:
+            await self._open()
+        except self.errors as exc:
             self._report_failure(exc)
         self._task = asyncio.create_task(self._flush_loop(), name="usage-flush")
 
@@ -137,9 +138,7 @@ class UsageStore:
             await asyncio.sleep(0.2 * (attempt + 1))
         if self._pending:
             log.error("shutdown: %d usage events could not be written", self.pending)
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._close()
 
     async def _flush_loop(self) -> None:
         while True:
@@ -155,17 +154,15 @@ class UsageStore:
                 return True
             batch, self._pending = self._pending, Counter()
             try:
-                db = await self._connection()
-                await db.executemany(UPSERT, [(*key, count) for key, count in batch.items()])
-                await db.commit()
-            except (sqlite3.Error, OSError) as exc:
+                await self._write(batch)
+            except self.errors as exc:
                 self._pending.update(batch)  # keep every count for the next try
                 self._report_failure(exc)
-                await self._drop_connection()
+                await self._lost()
                 return False
             if self._failing:
                 log.warning(
-                    "usage database is writable again; %d events written", sum(batch.values())
+                    "%s is writable again; %d events written", self.describe, sum(batch.values())
                 )
                 self._failing = False
             return not self._pending
@@ -173,10 +170,84 @@ class UsageStore:
     def _report_failure(self, exc: BaseException) -> None:
         if not self._failing:  # log a problem once, not at every retry
             log.warning(
-                "usage database unavailable (%s); counting in memory until it is back",
+                "%s unavailable (%s); counting in memory until it is back",
+                self.describe,
                 type(exc).__name__ + ": " + str(exc),
             )
             self._failing = True
+
+    # ------------------------------------------------------------------ reading
+
+    async def rows(self, since: date | None = None, until: date | None = None) -> list[Row]:
+        """Stored rows between two days (inclusive), plus what is still pending in memory."""
+        counts: Counter[Key] = Counter()
+        low, high = (since or date.min).isoformat(), (until or date.max).isoformat()
+        try:
+            for day, channel, language, event, topic, count in await self._read(low, high):
+                counts[(str(day), channel, language, event, topic)] += int(count)
+        except self.errors as exc:
+            self._report_failure(exc)
+        for key, count in self._pending.items():
+            if low <= key[0] <= high:
+                counts[key] += count
+        return [Row(*key, count) for key, count in sorted(counts.items())]
+
+    # ------------------------------------------------------------------ the back end
+
+    async def _open(self) -> None:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        raise NotImplementedError
+
+    async def _lost(self) -> None:
+        """After a failed write: forget connections that may be broken."""
+
+    async def _write(self, batch: Counter[Key]) -> None:
+        raise NotImplementedError
+
+    async def _read(self, low: str, high: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+
+class UsageStore(CountingStore):
+    """The counts in a SQLite file (WAL), the embedded default."""
+
+    errors = (sqlite3.Error, OSError)
+
+    def __init__(
+        self,
+        path: Path,
+        flush_every: float = 2.0,
+        max_keys: int = 200_000,
+        busy_timeout_ms: int = 200,
+    ) -> None:
+        super().__init__(flush_every, max_keys)
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._db: aiosqlite.Connection | None = None
+
+    async def _open(self) -> None:
+        await self._connect()
+
+    async def _close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _lost(self) -> None:
+        await self._drop_connection()
+
+    async def _write(self, batch: Counter[Key]) -> None:
+        db = await self._connection()
+        await db.executemany(UPSERT, [(*key, count) for key, count in batch.items()])
+        await db.commit()
+
+    async def _read(self, low: str, high: str) -> list[tuple[Any, ...]]:
+        db = await self._connection()
+        query = "SELECT day, channel, language, event, topic, count FROM usage WHERE day >= ? AND day <= ?"
+        async with db.execute(query, (low, high)) as cursor:
+            return [tuple(row) async for row in cursor]
 
     async def _connection(self) -> aiosqlite.Connection:
         # A database file deleted while the bot runs would swallow writes: start a new one.
@@ -205,26 +276,6 @@ class UsageStore:
                 await self._db.close()
             self._db = None
 
-    # ------------------------------------------------------------------ reading
-
-    async def rows(self, since: date | None = None, until: date | None = None) -> list[Row]:
-        """Stored rows between two days (inclusive), plus what is still pending in memory."""
-        counts: Counter[Key] = Counter()
-        try:
-            db = await self._connection()
-            query = "SELECT day, channel, language, event, topic, count FROM usage WHERE day >= ? AND day <= ?"
-            bounds = ((since or date.min).isoformat(), (until or date.max).isoformat())
-            async with db.execute(query, bounds) as cursor:
-                async for day, channel, language, event, topic, count in cursor:
-                    counts[(day, channel, language, event, topic)] += count
-        except (sqlite3.Error, OSError) as exc:
-            self._report_failure(exc)
-        low, high = (since or date.min).isoformat(), (until or date.max).isoformat()
-        for key, count in self._pending.items():
-            if low <= key[0] <= high:
-                counts[key] += count
-        return [Row(*key, count) for key, count in sorted(counts.items())]
-
 
 async def migrate(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -238,11 +289,21 @@ async def migrate(db: aiosqlite.Connection) -> None:
     await db.commit()
 
 
-async def read_rows(path: Path, since: date | None = None, until: date | None = None) -> list[Row]:
-    """Rows from a database file, for `orienta stats` (no background task, read only)."""
-    if not Path(path).exists():
+async def read_rows(
+    where: Path | str, since: date | None = None, until: date | None = None
+) -> list[Row]:
+    """Rows from a SQLite file or a PostgreSQL URL, for `orienta stats` (no background task)."""
+    if str(where).startswith(("postgresql://", "postgres://")):
+        from bot.stats.postgres import PostgresStore
+
+        shared = PostgresStore(str(where))
+        try:
+            return await shared.rows(since, until)
+        finally:
+            await shared.close()
+    if not Path(where).exists():
         return []
-    store = UsageStore(path)
+    store = UsageStore(Path(where))
     try:
         return await store.rows(since, until)
     finally:

@@ -20,9 +20,23 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+def database_health(runtime: Runtime) -> Route:
+    async def health(request: Request) -> Response:
+        """200 while usage counts are being written; 503 while they wait in memory."""
+        store = runtime.stats
+        if store.healthy:
+            return PlainTextResponse(f"{store.describe} ok")
+        return PlainTextResponse(
+            f"{store.describe} unavailable: {store.pending} counts waiting in memory",
+            status_code=503,
+        )
+
+    return Route("/healthz/db", health)
+
+
 def build_app(settings: Settings, runtime: Runtime, channels: Sequence[Channel] = ()) -> Starlette:
     """The web app: health, each channel's routes, and the admin page if a token is set."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    routes: list[BaseRoute] = [Route("/healthz", healthz), database_health(runtime)]
     for channel in channels:
         routes.extend(channel.routes())
     if settings.admin_token:

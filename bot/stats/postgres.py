@@ -1,0 +1,176 @@
+"""The usage counts and the shared WhatsApp delivery log in PostgreSQL, for several workers.
+
+`ORIENTA_DB=postgresql://user@host/db` selects it. Every worker buffers its counts and adds them
+to the same rows (`INSERT ... ON CONFLICT DO UPDATE SET count = count + excluded.count`), so the
+counts of all workers sum exactly; the admin page and `orienta stats` read the shared rows.
+WhatsApp deliveries are deduplicated across workers in `deliveries`: the first worker to insert
+a delivery's key answers it, the others see the conflict and stay silent. Keys are keyed hashes
+(HMAC-SHA256 with the WhatsApp app secret, which every worker has), so no message id, which
+carries the sender's number, is stored in clear; they expire after a day.
+
+The schema is created and migrated by Orienta itself (`schema_version`), under an advisory lock
+so that workers starting together do not race. asyncpg (Apache-2.0) with a small pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from bot.stats.store import CountingStore, Key
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the counts.
+    """
+    CREATE TABLE usage (
+        day DATE NOT NULL,
+        channel TEXT NOT NULL,
+        language TEXT NOT NULL,
+        event TEXT NOT NULL,
+        topic TEXT NOT NULL DEFAULT '',
+        count BIGINT NOT NULL,
+        PRIMARY KEY (day, channel, language, event, topic)
+    )
+    """,
+    # 2: WhatsApp deliveries already taken by a worker (keyed hashes, expiring).
+    """
+    CREATE TABLE deliveries (
+        key BYTEA PRIMARY KEY,
+        expires TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX deliveries_expires ON deliveries (expires)
+    """,
+)
+LOCK_ID = 0x0_71E_47A  # advisory lock held while migrating ("orienta")
+
+UPSERT = """
+INSERT INTO usage (day, channel, language, event, topic, count) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (day, channel, language, event, topic) DO UPDATE SET count = usage.count + EXCLUDED.count
+"""
+
+ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
+
+
+class PostgresStore(CountingStore):
+    """The counts in PostgreSQL, shared by every worker that points at the same database."""
+
+    errors = ERRORS
+    describe = "PostgreSQL"
+
+    def __init__(self, url: str, flush_every: float = 2.0, max_keys: int = 200_000) -> None:
+        super().__init__(flush_every, max_keys)
+        self.url = url
+        self.pool: asyncpg.Pool | None = None
+
+    async def connect(self) -> None:
+        """Open the pool and migrate; raises when the database cannot be reached (at start,
+        `orienta run` says so and exits: several workers must share it, or they diverge)."""
+        await self._open()
+
+    async def _open(self) -> None:
+        if self.pool is None:
+            pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=4, timeout=5, command_timeout=10
+            )
+            try:
+                await migrate(pool)
+            except BaseException:
+                await pool.close()
+                raise
+            self.pool = pool
+
+    async def _close(self) -> None:
+        if self.pool is not None:
+            try:
+                await asyncio.wait_for(self.pool.close(), 5)
+            except Exception:  # a pool that cannot close cleanly is closed hard
+                self.pool.terminate()
+            self.pool = None
+
+    async def _lost(self) -> None:
+        """A write failed: PostgreSQL may have restarted. A new pool at the next flush."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool = None
+
+    async def _write(self, batch: Counter[Key]) -> None:
+        pool = await self._ready()
+        rows = [
+            (date.fromisoformat(day), channel, language, event, topic, count)
+            for (day, channel, language, event, topic), count in batch.items()
+        ]
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.executemany(UPSERT, rows)
+
+    async def _read(self, low: str, high: str) -> list[tuple[Any, ...]]:
+        pool = await self._ready()
+        records = await pool.fetch(
+            "SELECT day, channel, language, event, topic, count FROM usage "
+            "WHERE day >= $1 AND day <= $2",
+            date.fromisoformat(max(low, "0001-01-01")),
+            date.fromisoformat(min(high, "9999-12-31")),
+        )
+        return [(r["day"].isoformat(), *tuple(r)[1:]) for r in records]
+
+    async def _ready(self) -> asyncpg.Pool:
+        if self.pool is None:  # reconnects after PostgreSQL was down
+            await self._open()
+        assert self.pool is not None
+        return self.pool
+
+    # ------------------------------------------------------------------ deliveries
+
+    async def first_delivery(self, key: str, secret: bytes, ttl_seconds: float) -> bool:
+        """True for the first worker to see delivery `key` within `ttl_seconds`. When PostgreSQL
+        cannot be reached, True: answering twice is better than not answering."""
+        digest = hmac.new(secret, key.encode(), hashlib.sha256).digest()
+        try:
+            pool = await self._ready()
+            async with pool.acquire() as connection:
+                inserted = await connection.fetchval(
+                    "INSERT INTO deliveries (key, expires) "
+                    "VALUES ($1, now() + make_interval(secs => $2)) "
+                    "ON CONFLICT (key) DO UPDATE SET expires = EXCLUDED.expires "
+                    "WHERE deliveries.expires < now() RETURNING 1",
+                    digest,
+                    float(ttl_seconds),
+                )
+                if digest[0] == 0:  # about 1 insert in 256 also sweeps what has expired
+                    await connection.execute("DELETE FROM deliveries WHERE expires < now()")
+            return inserted is not None
+        except ERRORS as exc:
+            self._report_failure(exc)
+            return True
+
+
+async def migrate(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", LOCK_ID)
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+        )
+        current = await connection.fetchval("SELECT MAX(version) FROM schema_version") or 0
+        for version, statement in enumerate(MIGRATIONS, 1):
+            if version > current:
+                await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_version (version) VALUES ($1)", version
+                )
