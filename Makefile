@@ -13,7 +13,7 @@ CHROMIUM := /usr/bin/chromium
 run: $(STAMP) $(MO)
 	$(BIN)/orienta chat
 
-test: $(STAMP) $(MO) $(CHROMIUM)
+test: $(STAMP) $(MO) $(CHROMIUM) postgresql
 	$(BIN)/python -m pytest
 
 # The in-process tier only (engine, matcher, content, i18n, fuzz, architecture): no servers, no
@@ -93,6 +93,20 @@ $(CHROMIUM):
 			|| echo "could not install chromium"; \
 	else \
 		echo "chromium is missing: sudo apt-get install chromium (for the admin-page browser test)"; \
+	fi
+
+# The PostgreSQL tests start a throwaway cluster of their own (tests/fakes/postgres.py). Debian's
+# server is installed here when missing and we are root (CI is); otherwise those tests say how
+# and are skipped (failed under CI).
+.PHONY: postgresql
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's postgresql for the PostgreSQL tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null) \
+			|| echo "could not install postgresql"; \
+	else \
+		echo "postgresql is missing: sudo apt-get install postgresql (for the PostgreSQL tests)"; \
 	fi
 
 clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
@@ -77,3 +78,31 @@ def content_copy(tmp_path: Path) -> Iterator[Path]:
 def _models_fitted_first(matcher: Matcher) -> None:
     """The shipped content's models are fitted (or read from `var/cache`) before any test, so
     the `orienta` processes the tests start find them there and start in a second."""
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """A throwaway PostgreSQL cluster for the session (tests/fakes/postgres.py)."""
+    from tests.fakes.postgres import cluster
+
+    yield from cluster()
+
+
+@pytest.fixture()
+async def pg_url(pg_cluster: object) -> str:
+    """A fresh, empty database in the session's cluster."""
+    import asyncpg
+
+    from tests.fakes.postgres import Cluster
+
+    assert isinstance(pg_cluster, Cluster)
+    name = f"t{next(_databases)}"
+    connection = await asyncpg.connect(pg_cluster.url())
+    try:
+        await connection.execute(f"CREATE DATABASE {name}")
+    finally:
+        await connection.close()
+    return pg_cluster.url(name)
+
+
+_databases = itertools.count(1)

@@ -1,0 +1,198 @@
+"""Several workers sharing PostgreSQL, against a real server (a throwaway cluster started by the
+tests; skipped where PostgreSQL is not installed, failed under CI)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.app import serve
+from bot.config import Settings
+from bot.engine.replies import Usage, UsageKind
+from bot.stats.postgres import PostgresStore
+from bot.stats.store import read_rows
+from tests.fakes.graph_api import FakeGraphAPI
+from tests.fakes.postgres import Cluster
+from tests.fakes.started import Started
+from tests.test_whatsapp import PHONE_ID, SECRET, VERIFY, text_of
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_counts_from_two_workers_sum_exactly(pg_url: str) -> None:
+    first, second = PostgresStore(pg_url), PostgresStore(pg_url)
+    await first.connect()
+    await second.connect()  # both migrate at once: the advisory lock keeps it to one
+    day = "2026-11-29"
+    for n in range(300):
+        store = first if n % 3 else second
+        store.record("whatsapp", [Usage(UsageKind.MESSAGE, "es")], day)
+        store.record("whatsapp", [Usage(UsageKind.ANSWERED, "es", "complaint.bribe")], day)
+    await first.close()
+    await second.close()
+    rows = await read_rows(pg_url)
+    counts = {(r.event, r.topic): r.count for r in rows}
+    assert counts == {("message", ""): 300, ("answered", "complaint.bribe"): 300}
+
+
+def delivery(text: str, sender: str, message_id: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550001111",
+                                    "phone_number_id": PHONE_ID,
+                                },
+                                "contacts": [
+                                    {"profile": {"name": "Zacarías Quetzal"}, "wa_id": sender}
+                                ],
+                                "messages": [
+                                    {
+                                        "from": sender,
+                                        "id": message_id,
+                                        "timestamp": str(int(time.time())),
+                                        "type": "text",
+                                        "text": {"body": text},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+
+
+@asynccontextmanager
+async def worker(
+    graph: FakeGraphAPI, pg_url: str, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        db_path=tmp_path / "unused.db",
+        db_url=pg_url,
+        port=0,
+        content_poll_seconds=0,
+        whatsapp_token=graph.token,
+        whatsapp_phone_number_id=PHONE_ID,
+        whatsapp_app_secret=SECRET,
+        whatsapp_verify_token=VERIFY,
+        whatsapp_api_base_url=graph.base_url,
+    )
+    stop, started = asyncio.Event(), Started()
+    task = asyncio.create_task(serve(settings, stop, started))
+    await started.wait()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{started.port}") as web:
+        yield web
+    stop.set()
+    assert await task == 0
+
+
+async def test_two_workers_behind_one_webhook_answer_a_retried_delivery_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    async with (
+        FakeGraphAPI() as graph,
+        worker(graph, pg_url, tmp_path) as a,
+        worker(graph, pg_url, tmp_path) as b,
+    ):
+        body, headers = delivery("como pido asilo", "5215598765432", "wamid.retried1")
+        assert (await a.post("/whatsapp/webhook", content=body, headers=headers)).status_code == 200
+        await graph.wait_for(1)
+        # WhatsApp retries the same delivery; the load balancer sends it to the other worker.
+        assert (await b.post("/whatsapp/webhook", content=body, headers=headers)).status_code == 200
+        # The same user's next message, through worker b: answered (the retry never was).
+        nxt, headers2 = delivery("me pidieron mordida", "5215598765432", "wamid.next1")
+        assert (await b.post("/whatsapp/webhook", content=nxt, headers=headers2)).status_code == 200
+        sent = await graph.wait_for(2)
+        assert [text_of(m)[:11] for m in sent] == ["Pedir asilo", text_of(sent[1])[:11]]
+        assert not text_of(sent[1]).startswith("Pedir asilo")
+        health = await a.get("/healthz/db")
+        assert (health.status_code, health.text) == (200, "PostgreSQL ok")
+    counts: dict[str, int] = {}
+    for row in await read_rows(pg_url):
+        counts[row.event] = counts.get(row.event, 0) + row.count
+    assert counts["message"] == 2  # the retry was not counted either
+
+
+async def test_nothing_identifying_reaches_postgresql(
+    pg_url: str, pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    phone, name, text, wamid = (
+        "5215577661234",
+        "Zacarías Quetzal",
+        "mi hermano Xochiquetzal",
+        "wamid.HBgNNTIxNTU3NzY2MTIzNBUCABIYFjNFQjA",
+    )
+    async with FakeGraphAPI() as graph, worker(graph, pg_url, tmp_path) as web:
+        body, headers = delivery(f"{text} me pidieron mordida", phone, wamid)
+        assert (
+            await web.post("/whatsapp/webhook", content=body, headers=headers)
+        ).status_code == 200
+        await graph.wait_for(1)
+    import asyncpg
+
+    connection = await asyncpg.connect(pg_cluster.url())
+    try:
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()
+    needles = [s.encode() for s in (phone, name, "Xochiquetzal", wamid, wamid[6:])]
+    found = []
+    for path in pg_cluster.data.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [(str(path), n) for n in needles if n in data]
+    assert not found, found
+    rows = await read_rows(pg_url)
+    assert any(r.event == "answered" and r.topic == "complaint.bribe" for r in rows)
+
+
+async def test_a_database_that_refuses_connections_stops_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fakes.postgres import _free_port
+
+    url = f"postgresql://postgres:s3cret@127.0.0.1:{_free_port()}/orienta"
+    settings = replace(
+        Settings(db_path=tmp_path / "u.db", port=0, content_poll_seconds=0),
+        db_url=url,
+        admin_token="s3cret-admin-token-0123456789-Zx",
+    )
+    assert await serve(settings) == 2
+    err = capsys.readouterr().err
+    assert "cannot use the PostgreSQL database in ORIENTA_DB" in err and "s3cret@" not in err
+
+
+async def test_counts_resume_after_postgresql_restarts(pg_url: str, pg_cluster: Cluster) -> None:
+    store = PostgresStore(pg_url)
+    await store.start()
+    store.record("telegram", [Usage(UsageKind.MESSAGE, "es")])
+    assert await store.flush()
+    await asyncio.to_thread(pg_cluster.restart)
+    store.record("telegram", [Usage(UsageKind.MESSAGE, "es")])
+    for _ in range(5):  # the pool reconnects; counts wait in memory meanwhile
+        if await store.flush():
+            break
+    await store.close()
+    assert sum(r.count for r in await read_rows(pg_url)) == 2
