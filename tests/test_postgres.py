@@ -196,3 +196,55 @@ async def test_counts_resume_after_postgresql_restarts(pg_url: str, pg_cluster: 
             break
     await store.close()
     assert sum(r.count for r in await read_rows(pg_url)) == 2
+
+
+async def test_replies_go_on_while_postgresql_restarts_and_counts_resume(
+    pg_url: str, pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    async with FakeGraphAPI() as graph, worker(graph, pg_url, tmp_path) as web:
+        for n in range(3):
+            body, headers = delivery("como pido asilo", f"52155000000{n:02d}", f"wamid.r{n}")
+            assert (
+                await web.post("/whatsapp/webhook", content=body, headers=headers)
+            ).status_code == 200
+        for n in range(3):
+            await graph.wait_recipient(f"52155000000{n:02d}", 1)
+        await asyncio.to_thread(pg_cluster.restart)
+        for n in range(3, 6):  # while the pool finds its connections broken
+            body, headers = delivery("como pido asilo", f"52155000000{n:02d}", f"wamid.r{n}")
+            assert (
+                await web.post("/whatsapp/webhook", content=body, headers=headers)
+            ).status_code == 200
+        for n in range(6):
+            await graph.wait_recipient(f"52155000000{n:02d}", 1)
+            first = next(m for m in graph.sent if m["to"] == f"52155000000{n:02d}")
+            assert text_of(first).startswith("Pedir asilo"), text_of(first)[:60]
+    # Stopping the worker flushed what waited: all six were counted once.
+    counts: dict[str, int] = {}
+    for row in await read_rows(pg_url):
+        counts[row.event] = counts.get(row.event, 0) + row.count
+    assert counts["message"] == 6 and counts["answered"] == 6
+
+
+async def test_sigterm_mid_burst_with_postgresql_loses_no_acknowledged_count(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from tests.fakes.bot_api import FakeBotAPI
+    from tests.fakes.process import StderrLog, start_orienta, stop_orienta
+
+    async with FakeBotAPI() as api:
+        process = await start_orienta(tmp_path / "unused.db", api, ORIENTA_DB=pg_url)
+        log = StderrLog(process)
+        try:
+            await api.wait_for("getUpdates", timeout=30)
+            for n in range(80):
+                api.queue(api.text_update("me pidieron mordida", chat_id=30_000 + n))
+            await api.wait_for("sendMessage", 5)
+        finally:
+            code = await stop_orienta(process)
+        assert code == 0, await log.finished()
+        answered = {c.params["chat_id"] for c in api.calls_to("sendMessage")}
+    counts: dict[str, int] = {}
+    for row in await read_rows(pg_url):
+        counts[row.event] = counts.get(row.event, 0) + row.count
+    assert counts["message"] == counts["answered"] == len(answered) >= 5
