@@ -36,6 +36,7 @@ bench: $(STAMP) $(MO)
 	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_e2e.py
+	$(BIN)/python benchmarks/bench_workers.py
 
 # Many simulated users at once against the fake Telegram and WhatsApp APIs (loopback only).
 load: $(STAMP) $(MO)
