@@ -15,9 +15,10 @@ from bot.config import ROOT, Settings
 from bot.content.loader import load_content
 from bot.content.model import Content
 from bot.engine.engine import Engine
+from bot.engine.views import ENGINE_CHECKS
 from bot.i18n import Catalogs
 from bot.matching.matcher import Matcher
-from bot.runtime import Matching
+from bot.runtime import Matching, build_engine
 
 CONTENT_DIR = ROOT / "content"
 LOCALE_DIR = ROOT / "locale"
@@ -106,3 +107,27 @@ async def pg_url(pg_cluster: object) -> str:
 
 
 _databases = itertools.count(1)
+
+
+SMALL_CONTENT_DIR = Path(__file__).parent / "data" / "content_small"
+
+
+@pytest.fixture(scope="session")
+def small_content() -> Content:
+    """A small, frozen content fixture for code tests (tests/data/content_small): nine topics,
+    two guided paths, both languages. Staff edits to content/ never change it."""
+    return load_content(SMALL_CONTENT_DIR, checks=ENGINE_CHECKS)
+
+
+@pytest.fixture(scope="session")
+def small_engine(small_content: Content) -> Engine:
+    """An engine over the small fixture, its models fitted in memory (lexical: seconds)."""
+    engine, problems = build_engine(SMALL_CONTENT_DIR, LOCALE_DIR)
+    assert engine is not None, problems
+    return engine
+
+
+@pytest.fixture(scope="session")
+def shipped_engine(content: Content, matcher: Matcher) -> Engine:
+    """The engine over the shipped content, for tests of that content (marked shipped_content)."""
+    return Engine(content, Catalogs(LOCALE_DIR), matcher)

@@ -18,7 +18,7 @@ from tests.conftest import opening
 from tests.fakes import webchat
 from tests.fakes.started import Started
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.shipped_content]
 
 
 def test_the_registry_knows_the_built_in_channels_and_a_registered_one() -> None:

@@ -17,7 +17,8 @@ from bot.engine.engine import Engine
 from bot.handlers.console import ConsoleChat
 from tests.conftest import opening
 
-pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+# Real servers or processes (`make test`, not `make test-fast`), over the shipped content.
+pytestmark = [pytest.mark.e2e, pytest.mark.shipped_content]
 
 
 def run(

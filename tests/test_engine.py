@@ -28,6 +28,14 @@ from bot.limits import BUTTON_PAYLOAD
 from tests.conftest import opening
 
 
+# Code tests run on the small content fixture (tests/data/content_small), so a staff edit to the
+# shipped content never breaks them; tests of the shipped content ask for `shipped_engine` and
+# are marked `shipped_content`.
+@pytest.fixture(scope="module")
+def engine(small_engine: Engine) -> Engine:
+    return small_engine
+
+
 def labels(reply: TextReply | PlacesReply) -> list[str]:
     return [b.label for b in reply.all_buttons]
 
@@ -60,18 +68,20 @@ def test_a_migrant_asked_for_a_bribe_gets_the_answer_in_spanish_with_a_guided_pa
     assert guided.text == "Antes de empezar, ¿estás en peligro ahora mismo?"
 
 
+@pytest.mark.shipped_content
 def test_an_english_question_is_answered_in_english_whatever_the_phone_language(
-    engine: Engine,
+    shipped_engine: Engine,
 ) -> None:
+    engine = shipped_engine  # the shipped content's own paths and topics
     response = engine.handle(Text("how much cash can i bring into mexico", lang_hint="es-MX"))
     assert response.lang == "en"
     assert only(response).text.startswith(opening("en", "paisano.cash"))
 
 
 def test_every_answer_offers_related_topics_feedback_and_menu(
-    engine: Engine, content: Content
+    engine: Engine, small_content: Content
 ) -> None:
-    for code, lang in content.languages.items():
+    for code, lang in small_content.languages.items():
         for entry in lang.entries.values():
             reply = only(engine.handle(Press(encode(Action.SHOW, code, TopicView(entry.id)))))
             titles = labels(reply)
@@ -107,7 +117,7 @@ def _buttons(reply: TextReply | PlacesReply | LocationRequest) -> tuple[Button, 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_every_path_from_the_menu_ends_in_answers_and_nothing_is_a_dead_end(
-    engine: Engine, content: Content, lang: str
+    engine: Engine, small_content: Content, lang: str
 ) -> None:
     seen = walk(engine, lang)
     expired = {
@@ -131,7 +141,7 @@ def test_every_path_from_the_menu_ends_in_answers_and_nothing_is_a_dead_end(
                 assert any(n and n.action is Action.SWITCH_LANGUAGE for n in nav), payload
             if isinstance(view.view, TopicView):
                 topics.add(view.view.topic)
-    language = content.languages[lang]
+    language = small_content.languages[lang]
     every_node = {(lang, f"{t.id}:{n}") for t in language.trees.values() for n in t.nodes}
     assert {n for n in nodes if n[0] == lang} == every_node
     assert set(language.entries) <= topics  # every topic is reachable by buttons alone
@@ -158,9 +168,11 @@ def test_switching_language_mid_path_stays_on_the_same_step(engine: Engine) -> N
     assert UsageKind.LANGUAGE_SET in {u.kind for u in switched.usage}
 
 
+@pytest.mark.shipped_content
 def test_an_option_with_several_topics_lists_them_and_one_topic_answers_directly(
-    engine: Engine,
+    shipped_engine: Engine,
 ) -> None:
+    engine = shipped_engine  # the shipped content's own paths and topics
     menu = only(engine.handle(Command(CommandName.MENU, "en")))
     trip = only(press(engine, menu, "Travelling to Mexico"))
     goods = only(press(engine, only(press(engine, trip, "By plane")), "My rights"))
@@ -325,7 +337,9 @@ def test_danger_alone_still_gets_the_emergency_numbers(engine: Engine) -> None:
     assert response.replies[0].text.startswith("🚨 If you are in danger now, call 911")
 
 
-def test_unanswered_message_gets_the_menu_and_is_counted(engine: Engine) -> None:
+@pytest.mark.shipped_content
+def test_unanswered_message_gets_the_menu_and_is_counted(shipped_engine: Engine) -> None:
+    engine = shipped_engine  # the shipped content's own paths and topics
     response = engine.handle(Text("receta de pozole"))
     reply = only(response)
     assert reply.text.startswith("Perdón, no entendí.")
@@ -363,7 +377,11 @@ def test_same_input_same_output(engine: Engine) -> None:
 # ---------------------------------------------------------------------- paper cuts (issue 10)
 
 
-def test_an_answer_chosen_from_a_list_of_answers_has_back_to_the_list(engine: Engine) -> None:
+@pytest.mark.shipped_content
+def test_an_answer_chosen_from_a_list_of_answers_has_back_to_the_list(
+    shipped_engine: Engine,
+) -> None:
+    engine = shipped_engine  # the shipped content's own paths and topics
     step = only(engine.handle(Command(CommandName.MENU, "es")))
     step = only(press(engine, step, "Soy extranjero en México"))
     listing = only(press(engine, step, "Quiero pedir asilo"))
@@ -382,9 +400,11 @@ def test_a_location_under_1_km_reads_less_than_1_km(engine: Engine) -> None:
     assert "<1" not in reply.text + english.text
 
 
+@pytest.mark.shipped_content
 def test_guide_me_on_the_detention_answer_leads_to_the_foreigner_rights_path(
-    engine: Engine,
+    shipped_engine: Engine,
 ) -> None:
+    engine = shipped_engine  # the shipped content's own paths and topics
     answer = only(engine.handle(Press(encode(Action.SHOW, "es", TopicView("rights.detention")))))
     guide = only(press(engine, answer, "🧭 Guíame paso a paso"))
     assert guide.text == "¿Cuál es tu situación?"
@@ -434,7 +454,9 @@ def test_help_shows_how_to_share_a_location_and_does_not_claim_official_informat
     assert "tap 📎 and then Location" in text and "/loc 16.55, -94.90" in text
 
 
-def test_a_greeting_with_a_question_answers_the_question(engine: Engine) -> None:
+@pytest.mark.shipped_content
+def test_a_greeting_with_a_question_answers_the_question(shipped_engine: Engine) -> None:
+    engine = shipped_engine  # the shipped content's own paths and topics
     response = engine.handle(
         Text("hola buenas tardes disculpe, me deportaron ayer y no tengo ningun documento")
     )
@@ -444,9 +466,11 @@ def test_a_greeting_with_a_question_answers_the_question(engine: Engine) -> None
     }
 
 
+@pytest.mark.shipped_content
 def test_about_says_who_runs_the_service_or_that_nobody_said(
-    engine: Engine, content: Content
+    shipped_engine: Engine, content: Content
 ) -> None:
+    engine = shipped_engine  # the shipped content's own paths and topics
     from dataclasses import replace
 
     from bot.content.model import Operator

@@ -20,7 +20,8 @@ from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 from tests.test_whatsapp import WhatsApp, text_of, whatsapp_settings
 
-pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+# Real servers or processes (`make test`, not `make test-fast`), over the shipped content.
+pytestmark = [pytest.mark.e2e, pytest.mark.shipped_content]
 
 
 async def test_a_full_disk_keeps_counts_until_there_is_room(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 
-pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+# Real servers or processes (`make test`, not `make test-fast`), over the shipped content.
+pytestmark = [pytest.mark.e2e, pytest.mark.shipped_content]
 
 ADMIN = 999
 OLD = opening("es", "complaint.bribe", 60).split("\n\n", 1)[1].split("\n")[0][:30]

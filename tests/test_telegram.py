@@ -27,7 +27,8 @@ from tests.fakes.bot_api import Call, FakeBotAPI
 from tests.fakes.process import start_orienta, stop_orienta
 from tests.fakes.started import Started
 
-pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+# Real servers or processes (`make test`, not `make test-fast`), over the shipped content.
+pytestmark = [pytest.mark.e2e, pytest.mark.shipped_content]
 
 ADMIN = 999
 USER = 555

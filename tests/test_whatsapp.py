@@ -28,7 +28,8 @@ from tests.conftest import opening
 from tests.fakes.graph_api import FakeGraphAPI
 from tests.fakes.started import Started
 
-pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
+# Real servers or processes (`make test`, not `make test-fast`), over the shipped content.
+pytestmark = [pytest.mark.e2e, pytest.mark.shipped_content]
 
 SECRET = "app-secret-for-tests"
 VERIFY = "verify-me"
