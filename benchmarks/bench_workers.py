@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
-import json
 import sys
 import tempfile
 import time
@@ -27,7 +24,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from bench_e2e import cpu_seconds, free_port, single_reply_texts, spawn, stop  # noqa: E402
 
-from tests.fakes.graph_api import FakeGraphAPI  # noqa: E402
+from tests.fakes.graph_api import FakeGraphAPI, signed_delivery  # noqa: E402
 from tests.fakes.postgres import Cluster  # noqa: E402
 
 ORIENTA = [sys.executable, "-m", "bot", "run"]
@@ -35,23 +32,8 @@ SECRET = "bench-secret"
 
 
 def signed(n: int, text: str) -> tuple[bytes, dict[str, str]]:
-    message = {
-        "from": f"52155{n:08d}",  # one sender per message: no flood guard, one reply each
-        "id": f"wamid.workers{n}",
-        "timestamp": "1",
-        "type": "text",
-        "text": {"body": text},
-    }
-    raw = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {"id": "x", "changes": [{"field": "messages", "value": {"messages": [message]}}]}
-            ],
-        }
-    ).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    return raw, {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+    # One sender per message: no flood guard, one reply each.
+    return signed_delivery(SECRET, text, f"52155{n:08d}", f"wamid.workers{n}")
 
 
 async def run(workers: int, db: str, texts: list[str], concurrency: int = 32) -> dict[str, float]:

@@ -85,9 +85,6 @@ class Runtime:
                     build_engine, self.content_dir, self.locale_dir, self.matching
                 )
                 problems = [str(p) for p in errors]
-            if engine is not None and serving - set(engine.content.languages):
-                problems = [self._dropping(serving - set(engine.content.languages))]
-                engine = None
             self.last_reload_ms = (time.perf_counter() - started) * 1000
             if engine is None:
                 log.error(

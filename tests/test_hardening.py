@@ -4,12 +4,8 @@ connections with the common open-files limit, slow headers, and SIGTERM with a f
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import re
 import sqlite3
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +15,7 @@ from bot.web import server as web_server
 from bot.web.server import InLoopServer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.graph_api import FakeGraphAPI
+from tests.fakes.graph_api import signed_delivery as graph_delivery
 from tests.fakes.process import StderrLog, start_orienta, stop_orienta
 
 pytestmark = pytest.mark.e2e  # real servers or processes: `make test`, not `make test-fast`
@@ -29,40 +26,7 @@ USER = "5215512345678"
 
 
 def signed_delivery(text: str, message_id: str) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550001111",
-                                    "phone_number_id": PHONE_ID,
-                                },
-                                "contacts": [{"profile": {"name": "T"}, "wa_id": USER}],
-                                "messages": [
-                                    {
-                                        "from": USER,
-                                        "id": message_id,
-                                        "timestamp": str(int(time.time())),
-                                        "type": "text",
-                                        "text": {"body": text},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+    return graph_delivery(SECRET, text, USER, message_id, PHONE_ID)
 
 
 async def test_idle_connections_past_the_open_files_limit_starve_nothing(tmp_path: Path) -> None:

@@ -4,10 +4,6 @@ tests; skipped where PostgreSQL is not installed, failed under CI)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -21,10 +17,10 @@ from bot.config import Settings
 from bot.engine.replies import Usage, UsageKind
 from bot.stats.postgres import PostgresStore
 from bot.stats.store import read_rows
-from tests.fakes.graph_api import FakeGraphAPI
+from tests.fakes.graph_api import FakeGraphAPI, signed_delivery
 from tests.fakes.postgres import Cluster
 from tests.fakes.started import Started
-from tests.test_whatsapp import PHONE_ID, SECRET, VERIFY, text_of
+from tests.test_whatsapp import PHONE_ID, SECRET, text_of, whatsapp_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -46,59 +42,14 @@ async def test_counts_from_two_workers_sum_exactly(pg_url: str) -> None:
 
 
 def delivery(text: str, sender: str, message_id: str) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550001111",
-                                    "phone_number_id": PHONE_ID,
-                                },
-                                "contacts": [
-                                    {"profile": {"name": "Zacarías Quetzal"}, "wa_id": sender}
-                                ],
-                                "messages": [
-                                    {
-                                        "from": sender,
-                                        "id": message_id,
-                                        "timestamp": str(int(time.time())),
-                                        "type": "text",
-                                        "text": {"body": text},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+    return signed_delivery(SECRET, text, sender, message_id, PHONE_ID, name="Zacarías Quetzal")
 
 
 @asynccontextmanager
 async def worker(
     graph: FakeGraphAPI, pg_url: str, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        db_path=tmp_path / "unused.db",
-        db_url=pg_url,
-        port=0,
-        content_poll_seconds=0,
-        whatsapp_token=graph.token,
-        whatsapp_phone_number_id=PHONE_ID,
-        whatsapp_app_secret=SECRET,
-        whatsapp_verify_token=VERIFY,
-        whatsapp_api_base_url=graph.base_url,
-    )
+    settings = whatsapp_settings(graph, tmp_path, db_url=pg_url)
     stop, started = asyncio.Event(), Started()
     task = asyncio.create_task(serve(settings, stop, started))
     await started.wait()
@@ -229,22 +180,7 @@ async def test_replies_go_on_while_postgresql_restarts_and_counts_resume(
 async def test_sigterm_mid_burst_with_postgresql_loses_no_acknowledged_count(
     pg_url: str, tmp_path: Path
 ) -> None:
-    from tests.fakes.bot_api import FakeBotAPI
-    from tests.fakes.process import StderrLog, start_orienta, stop_orienta
+    from tests.test_faults import sigterm_mid_burst
 
-    async with FakeBotAPI() as api:
-        process = await start_orienta(tmp_path / "unused.db", api, ORIENTA_DB=pg_url)
-        log = StderrLog(process)
-        try:
-            await api.wait_for("getUpdates", timeout=30)
-            for n in range(80):
-                api.queue(api.text_update("me pidieron mordida", chat_id=30_000 + n))
-            await api.wait_for("sendMessage", 5)
-        finally:
-            code = await stop_orienta(process)
-        assert code == 0, await log.finished()
-        answered = {c.params["chat_id"] for c in api.calls_to("sendMessage")}
-    counts: dict[str, int] = {}
-    for row in await read_rows(pg_url):
-        counts[row.event] = counts.get(row.event, 0) + row.count
-    assert counts["message"] == counts["answered"] == len(answered) >= 5
+    counts, answered = await sigterm_mid_burst(tmp_path / "unused.db", ORIENTA_DB=pg_url)
+    assert counts["message"] == counts["answered"] == answered >= 5

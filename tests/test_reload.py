@@ -109,14 +109,19 @@ async def test_reload_command_reports_problems(live: Live) -> None:
     assert "content directory not found" in text
 
 
-def test_the_switch_is_atomic(tmp_path: Path, matching: Matching) -> None:
-    """While reloads swap the engine, every answer comes whole from one content version."""
+def runtime_over_a_copy(tmp_path: Path, matching: Matching) -> Runtime:
+    """A runtime (without a usage store) serving a writable copy of the shipped content."""
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     engine, _ = build_engine(content, ROOT / "locale", matching)
     assert engine is not None
-    runtime = Runtime(engine, None, content, ROOT / "locale", matching)  # type: ignore[arg-type]
-    path = content / "faq_es.yaml"
+    return Runtime(engine, None, content, ROOT / "locale", matching)  # type: ignore[arg-type]
+
+
+def test_the_switch_is_atomic(tmp_path: Path, matching: Matching) -> None:
+    """While reloads swap the engine, every answer comes whole from one content version."""
+    runtime = runtime_over_a_copy(tmp_path, matching)
+    path = runtime.content_dir / "faq_es.yaml"
     original = path.read_text(encoding="utf-8")
     answers: list[str] = []
     stop = threading.Event()
@@ -171,11 +176,8 @@ def test_sighup_reloads(tmp_path: Path) -> None:
 
 def test_a_reload_that_drops_a_language_is_refused(tmp_path: Path, matching: Matching) -> None:
     """Removing English from a running bot would answer English speakers in Spanish."""
-    content = tmp_path / "content"
-    shutil.copytree(ROOT / "content", content)
-    engine, _ = build_engine(content, ROOT / "locale", matching)
-    assert engine is not None
-    runtime = Runtime(engine, None, content, ROOT / "locale", matching)  # type: ignore[arg-type]
+    runtime = runtime_over_a_copy(tmp_path, matching)
+    content, engine = runtime.content_dir, runtime.engine
     languages = content / "languages.yaml"
     languages.write_text(
         languages.read_text(encoding="utf-8").replace("[es, en]", "[es]"), encoding="utf-8"

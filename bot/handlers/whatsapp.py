@@ -151,11 +151,7 @@ class WhatsAppChannel:
         if key in self.seen:
             return False
         self.seen[key] = True
-        shared = getattr(self.runtime.stats, "first_delivery", None)
-        if shared is None:
-            return True
-        first: bool = await shared(key, self.app_secret, DELIVERY_MEMORY)
-        return first
+        return await self.runtime.stats.first_delivery(key, self.app_secret, DELIVERY_MEMORY)
 
     def _enqueue(self, message: dict[str, Any]) -> None:
         sender = _sender(message)

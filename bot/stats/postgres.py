@@ -65,10 +65,6 @@ ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def is_postgres(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
-
-
 class PostgresStore(CountingStore):
     """The counts in PostgreSQL, shared by every worker that points at the same database."""
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.config import postgres
 from bot.engine.replies import Usage
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,13 @@ class CountingStore:
                 counts[key] += count
         return [Row(*key, count) for key, count in sorted(counts.items())]
 
+    # ------------------------------------------------------------------ shared deliveries
+
+    async def first_delivery(self, key: str, secret: bytes, ttl_seconds: float) -> bool:
+        """Whether no other worker has taken this delivery. One process alone (SQLite) has no
+        other worker: its channel's own memory decides. PostgreSQL overrides this."""
+        return True
+
     # ------------------------------------------------------------------ the back end
 
     async def _open(self) -> None:
@@ -293,7 +301,7 @@ async def read_rows(
     where: Path | str, since: date | None = None, until: date | None = None
 ) -> list[Row]:
     """Rows from a SQLite file or a PostgreSQL URL, for `orienta stats` (no background task)."""
-    if str(where).startswith(("postgresql://", "postgres://")):
+    if postgres(str(where)):
         from bot.stats.postgres import PostgresStore
 
         shared = PostgresStore(str(where))

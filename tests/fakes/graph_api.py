@@ -4,7 +4,10 @@ itself (tests check the limits), and can answer the next sends with errors (429,
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
+import json
 import time
 from typing import Any
 
@@ -141,3 +144,37 @@ class FakeGraphAPI:
                 "messages": [{"id": f"wamid.out{next(self._ids)}"}],
             }
         )
+
+
+def signed_delivery(
+    secret: str,
+    text: str,
+    sender: str,
+    message_id: str,
+    phone_id: str = "1098765",
+    name: str = "Test User",
+) -> tuple[bytes, dict[str, str]]:
+    """A Cloud API delivery of one text message, as WhatsApp posts it: the raw body and the
+    headers, signed with the app secret (X-Hub-Signature-256)."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_id},
+        "contacts": [{"profile": {"name": name}, "wa_id": sender}],
+        "messages": [
+            {
+                "from": sender,
+                "id": message_id,
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": text},
+            }
+        ],
+    }
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
+        }
+    ).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
