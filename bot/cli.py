@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
@@ -332,6 +333,18 @@ def _check(args: argparse.Namespace) -> int:
     )
     for problem in sorted(report.problems, key=lambda p: (str(p.path), p.line)):
         print(problem)
+    if content is not None:
+        for code, topics in content.drafts.items():
+            print(
+                textwrap.fill(
+                    f"note: {directory / f'faq_{code}.yaml'}: {len(topics)} of "
+                    f"{len(content.languages[code].entries)} answers not yet checked by a native "
+                    f"speaker (review: draft): {', '.join(topics)}",
+                    width=100,
+                    subsequent_indent="    ",
+                    break_on_hyphens=False,
+                )
+            )
     checked, misses = 0, list[Miss]()
     if content is not None and not report.errors and not args.no_examples:
         matcher = _matching(_settings(args)).matcher(content)

@@ -17,6 +17,7 @@ import pytest
 from bot.app import serve
 from bot.config import ConfigError, Settings
 from bot.web.admin import COOKIE
+from tests.conftest import shipped
 from tests.fakes.started import Started
 from tests.test_stats import seed_async
 
@@ -245,6 +246,15 @@ async def test_the_admin_page_in_a_real_browser(admin: Admin, tmp_path: Path) ->
             download = await info.value
             text = Path(await download.path()).read_text()
             assert "2026-10-01,telegram,es,message,,9" in text
+            # How many translated answers still wait for a native speaker, per language.
+            waiting = {code: len(topics) for code, topics in shipped().drafts.items()}
+            if waiting:
+                rows = await page.locator("#drafts tbody tr").evaluate_all(
+                    "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+                )
+                assert {row[0]: int(row[1]) for row in rows} == waiting
+            else:
+                assert "Every answer has been checked" in await page.locator("#drafts").inner_text()
         finally:
             await browser.close()
 
@@ -264,5 +274,6 @@ def test_every_value_on_the_page_is_escaped() -> None:
         languages=[(evil, 1)],
         channels=[],
         events=[],
+        drafts=[(evil, 3)],
     )
-    assert "<script" not in page and page.count("&lt;script&gt;") == 4
+    assert "<script" not in page and page.count("&lt;script&gt;") == 5

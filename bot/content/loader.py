@@ -35,6 +35,7 @@ from bot.content.model import (
     Operator,
     Option,
     Place,
+    Review,
     Roles,
     Safety,
     Tree,
@@ -50,6 +51,7 @@ ACTIONS = ("share_location", "choose_state")
 CONFIDENCE = ("high", "medium", "undated")
 
 ENTRY_KEYS = ("id", "title", "answer", "questions", "keywords", "related", "source", "reviewed")
+ENTRY_OPTIONAL = ("review",)  # required in the languages languages.yaml lists under native_review
 LANGUAGE_KEYS = ("code", "name", "stemmer", "abbreviations", "stopwords", "greetings", "thanks")
 LANGUAGE_OPTIONAL = ("phonetic", "commands", "names")
 TYPED_COMMANDS = ("start", "menu", "help", "language", "about", "privacy")
@@ -266,12 +268,46 @@ Locations = dict[tuple[str, str, str], tuple[Path, int]]
 Check = Callable[[Content, Path, Report], None]
 
 
+def _read_review(r: _Reader, required: bool) -> Review | None:
+    """`review: draft`, or `review: {reviewed_by: <name>, date: YYYY-MM-DD}` once a native
+    speaker has checked the entry."""
+    raw = r.data.get("review")
+    if raw is None:
+        if required:
+            r.error(
+                None,
+                f"{r.what}: missing field 'review' (this language's entries need a native "
+                "speaker's check: 'review: draft' until then)",
+            )
+            return Review()
+        return None
+    if isinstance(raw, str) and raw.strip().lower() == "draft":
+        return Review()
+    if isinstance(raw, LineDict):
+        review = _Reader(r.report, r.path, raw, f"{r.what}, review")
+        review.check_keys(("reviewed_by", "date"))
+        by = review.text("reviewed_by")
+        on = _parse_date(review, "date")
+        return Review(by, on if on != date.min else None) if by else Review()
+    r.error(
+        "review",
+        f"{r.what}: 'review' must be 'draft' or a native speaker's check, like "
+        "'review: {reviewed_by: Marie Joseph, date: 2026-12-01}'",
+    )
+    return Review()
+
+
 def _read_entries(
-    report: Report, path: Path, root: LineDict, code: str = "", locations: Locations | None = None
+    report: Report,
+    path: Path,
+    root: LineDict,
+    code: str = "",
+    locations: Locations | None = None,
+    review_required: bool = False,
 ) -> dict[str, tuple[Entry, int]]:
     entries: dict[str, tuple[Entry, int]] = {}
     for r, _ in _items(report, path, root, "entries", "entry"):
-        r.check_keys(ENTRY_KEYS)
+        r.check_keys(ENTRY_KEYS, ENTRY_OPTIONAL)
         topic = r.text("id")
         if topic and not TOPIC_ID.match(topic):
             r.error("id", f"'{topic}' is not a topic id (like 'complaint.bribe')")
@@ -297,6 +333,7 @@ def _read_entries(
             related=r.texts("related"),
             source=sources,
             reviewed=_parse_date(r, "reviewed"),
+            review=_read_review(r, review_required),
         )
         if topic:
             entries[topic] = (entry, r.line())
@@ -629,11 +666,12 @@ def _read_catalog(report: Report, path: Path) -> frozenset[str]:
     return frozenset(ids)
 
 
-def _read_languages(report: Report, directory: Path) -> tuple[list[str], str]:
+def _read_languages(report: Report, directory: Path) -> tuple[list[str], str, frozenset[str]]:
     """The languages this deployment serves (`languages.yaml`), checked against the files.
 
     A language is never lost by accident: a listed language whose files are gone, a FAQ file
     nobody listed, or a guided-paths file without its FAQ file are errors, not silent changes.
+    Also returns the languages whose entries need a native speaker's review (`native_review`).
     """
     path = directory / "languages.yaml"
     found = set(language_codes(directory))
@@ -646,13 +684,16 @@ def _read_languages(report: Report, directory: Path) -> tuple[list[str], str]:
             "'default: es' and 'languages: [es, en]'",
         )
         # Read what is there anyway, so every other problem is reported in the same run.
-        return sorted(found), "es" if "es" in found else min(found, default="")
+        return sorted(found), "es" if "es" in found else min(found, default=""), frozenset()
     root = _read(report, path)
     if root is None:
-        return [], ""
+        return [], "", frozenset()
     r = _Reader(report, path, root, "languages")
-    r.check_keys(("default", "languages"))
+    r.check_keys(("default", "languages"), ("native_review",))
     listed = [c.strip().lower() for c in r.texts("languages", min_items=1)]
+    native_review = frozenset(c.strip().lower() for c in r.texts("native_review"))
+    for code in sorted(native_review - set(listed)):
+        r.error("native_review", f"'{code}' is under native_review but not in 'languages'")
     default = r.text("default").lower()
     for code in listed:
         if not LANG_CODE.match(code):
@@ -676,12 +717,12 @@ def _read_languages(report: Report, directory: Path) -> tuple[list[str], str]:
     if default and default not in listed:
         r.error("default", f"the default language '{default}' is not in the list")
     usable = [c for c in listed if c in found]
-    return usable, default
+    return usable, default, native_review
 
 
 def served_languages(directory: Path) -> list[str]:
     """The languages `languages.yaml` lists (cheap: reads that file alone); [] if unreadable."""
-    languages, _default = _read_languages(Report(), directory)
+    languages, _default, _review = _read_languages(Report(), directory)
     return languages
 
 
@@ -715,7 +756,7 @@ def read_content(
     if not directory.is_dir():
         report.error(directory, 1, "content directory not found")
         return None
-    codes, default = _read_languages(report, directory)
+    codes, default, native_review = _read_languages(report, directory)
     if not codes:
         return None
     catalog = _read_catalog(report, directory / "topics.yaml")
@@ -729,7 +770,9 @@ def read_content(
         if root is None:
             continue
         info = _read_language(report, faq_path, root, code)
-        entries = _read_entries(report, faq_path, root, code, locations)
+        entries = _read_entries(
+            report, faq_path, root, code, locations, review_required=code in native_review
+        )
         trees, menu, menu_line = _read_trees(report, directory / f"trees_{code}.yaml")
         entry_lines[code] = {k: line for k, (_, line) in entries.items()}
         tree_lines[code] = {k: line for k, (_, line) in trees.items()}

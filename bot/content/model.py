@@ -19,6 +19,19 @@ def frozen_map(items: Mapping[K, V] | None = None) -> Mapping[K, V]:
 
 
 @dataclass(frozen=True)
+class Review:
+    """A native speaker's check of a translated entry (its `review:` field). Without `by`, the
+    entry is a draft: its answer says so to every reader until someone has checked it."""
+
+    by: str = ""
+    on: date | None = None
+
+    @property
+    def draft(self) -> bool:
+        return not self.by
+
+
+@dataclass(frozen=True)
 class Entry:
     """One FAQ answer in one language. `id` is a stable public topic id such as `complaint.bribe`."""
 
@@ -29,7 +42,15 @@ class Entry:
     keywords: tuple[str, ...]
     related: tuple[str, ...]
     source: tuple[str, ...]
-    reviewed: date
+    reviewed: date  # when the facts were last checked against the sources
+    # The language check by a native speaker; None where the language asks for none (the team
+    # wrote it in that language).
+    review: Review | None = None
+
+    @property
+    def draft(self) -> bool:
+        """A translation no native speaker has checked yet."""
+        return self.review is not None and self.review.draft
 
 
 @dataclass(frozen=True)
@@ -158,6 +179,16 @@ class Content:
     def states(self) -> tuple[str, ...]:
         """States with a Grupo Beta, verified or not, in alphabetical order."""
         return tuple(sorted({p.state for p in self.places} | set(self.unverified_states)))
+
+    @cached_property
+    def drafts(self) -> Mapping[str, tuple[str, ...]]:
+        """Per language, the topics whose entry no native speaker has checked yet (only the
+        languages that have any)."""
+        found = {
+            code: tuple(topic for topic, entry in lang.entries.items() if entry.draft)
+            for code, lang in self.languages.items()
+        }
+        return MappingProxyType({code: ids for code, ids in found.items() if ids})
 
     def language(self, code: str | None) -> Language:
         if code and code in self.languages:

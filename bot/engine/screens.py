@@ -121,6 +121,8 @@ class Screens(Copy):
         buttons.append(Button(_("👍 Yes"), encode(Action.HELPFUL, lang, view)))
         buttons.append(Button(_("👎 No"), encode(Action.NOT_HELPFUL, lang, view)))
         parts = [entry.title, entry.answer]
+        if entry.draft:  # a translation nobody reading this language natively has checked yet
+            parts.append("ⓘ " + _("Not yet checked by a native speaker."))
         if topic == self.content.roles.about:
             parts.append(self._operator(lang))
         parts += [self._source_line(lang, entry), _("Was this helpful?")]
@@ -201,9 +203,8 @@ class Screens(Copy):
 
     def _languages(self, lang: str) -> TextReply:
         _ = self._t(lang)
-        codes = sorted(
-            self.content.languages, key=lambda c: (c != self.content.default_language, c)
-        )
+        # The default first, then the order of languages.yaml; each by its own name.
+        codes = sorted(self.content.languages, key=lambda c: c != self.content.default_language)
         buttons = tuple(
             Button(
                 self.content.languages[code].name,

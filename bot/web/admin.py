@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -141,7 +142,8 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
             return _login(status=401)
         since, until, error = _range(request)
         rows = await runtime.stats.rows(since, until)
-        return _dashboard(summarize(rows, since, until, top=50), rows, error)
+        drafts = runtime.engine.content.drafts  # the content being served right now
+        return _dashboard(summarize(rows, since, until, top=50), rows, error, drafts)
 
     async def login(request: Request) -> Response:
         if not same_origin(request):
@@ -249,7 +251,9 @@ def _login(error: str = "", status: int = 200) -> HTMLResponse:
     return _page("login.html", status, error=error)
 
 
-def _dashboard(s: Summary, rows: list[Row], error: str) -> HTMLResponse:
+def _dashboard(
+    s: Summary, rows: list[Row], error: str, drafts: Mapping[str, tuple[str, ...]]
+) -> HTMLResponse:
     cards = (
         ("Messages", "messages", s.messages),
         ("Answered", "answered", s.answered),
@@ -272,6 +276,7 @@ def _dashboard(s: Summary, rows: list[Row], error: str) -> HTMLResponse:
         languages=list(s.languages),
         channels=list(s.channels),
         events=list(s.events),
+        drafts=[(code, len(topics)) for code, topics in sorted(drafts.items())],
     )
 
 
