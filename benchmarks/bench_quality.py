@@ -261,7 +261,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
-        "--set", default="2", choices=("1", "2", "3"), help="which frozen held-out set (default 2)"
+        "--set",
+        default="2",
+        choices=("1", "2", "3", "4"),
+        help="which frozen held-out set (default 2; 4 is Kreyol and French)",
     )
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation table")
     parser.add_argument("--no-startup", action="store_true", help="skip start-up measurements")
@@ -284,7 +287,7 @@ def main() -> int:
     prefix = "heldout" if args.set == "1" else f"heldout{args.set}"
     heldout = [
         case
-        for lang in ("es", "en")
+        for lang in ("es", "en", "ht", "fr")
         if (DATA / f"{prefix}_{lang}.yaml").exists()
         for case in read_cases(DATA / f"{prefix}_{lang}.yaml")
     ]
@@ -398,6 +401,15 @@ def main() -> int:
     return 0
 
 
+nan_ = float("nan")
+
+
+def _order(lang: str) -> tuple[int, str]:
+    """Languages in the order the README's tables use."""
+    known = ("es", "en", "ht", "fr")
+    return (known.index(lang) if lang in known else len(known), lang)
+
+
 def report(results: dict[str, Any]) -> None:
     peers = results["peers"]
     if not peers:
@@ -407,47 +419,61 @@ def report(results: dict[str, Any]) -> None:
                 f"{kind}: first answer {s[kind]['first_answer_s']:.2f} s, RSS {s[kind]['rss_mb']:.0f} MB"
             )
         return
+    langs = sorted({lang for row in peers.values() for lang in row["heldout"]}, key=_order)
+    nan = {"top1": nan_, "long": nan_, "oos_rejected": nan_, "language": nan_, "out_of_scope": 0}
+
+    def cells(h: dict[str, Any], key: str) -> list[str]:
+        values = [h.get(lang, nan)[key] for lang in langs]
+        if key == "oos_rejected":  # a set without out-of-scope cases has nothing to reject
+            return [
+                f"{v:.3f}" if h.get(lang, nan)["out_of_scope"] else "–"
+                for v, lang in zip(values, langs, strict=True)
+            ]
+        return [f"{v:.3f}" if v is not None else "–" for v in values]
+
     print(
         f"\nFrozen held-out sets ({results['date']}): top-1 in scope / long messages / out of scope rejected\n"
     )
-    print(
-        "| matcher | es top-1 | en top-1 | es long | en long | es oos | en oos | p50 ms | p99 ms | build s |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = [f"{lang} top-1" for lang in langs] + [f"{lang} long" for lang in langs]
+    head += [f"{lang} oos" for lang in langs] + ["p50 ms", "p99 ms", "build s"]
+    print("| matcher | " + " | ".join(head) + " |")
+    print("|---|" + "---:|" * len(head))
     for name, row in peers.items():
         h = row["heldout"]
         if not h:
             continue
-        print(
-            f"| {name} | {h['es']['top1']:.3f} | {h['en']['top1']:.3f} | {h['es']['long']:.3f} | "
-            f"{h['en']['long']:.3f} | {h['es']['oos_rejected']:.3f} | {h['en']['oos_rejected']:.3f} | "
-            f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['build_s']:.1f} |"
-        )
+        values = cells(h, "top1") + cells(h, "long") + cells(h, "oos_rejected")
+        values += [f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}", f"{row['build_s']:.1f}"]
+        print(f"| {name} | " + " | ".join(values) + " |")
+    dangers = sorted({lang for row in peers.values() for lang in row.get("danger", {})}, key=_order)
     print("\nLanguage detected (3+ words) and danger (Orienta only):\n")
-    print(
-        "| matcher | es language | en language | es danger recall | en danger recall | es near-miss alarms | en near-miss alarms |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    head = [f"{lang} language" for lang in langs] + [f"{lang} danger recall" for lang in dangers]
+    head += [f"{lang} near-miss alarms" for lang in dangers]
+    print("| matcher | " + " | ".join(head) + " |")
+    print("|---|" + "---:|" * len(head))
     for name, row in peers.items():
         if "danger" not in row:
             continue
-        h, d = row["heldout"], row["danger"]
-        if not h:
-            h = {lang: {"language": float("nan")} for lang in ("es", "en")}
-        print(
-            f"| {name} | {h['es']['language']:.3f} | {h['en']['language']:.3f} | {d['es']['recall']:.3f} | "
-            f"{d['en']['recall']:.3f} | {d['es']['false_alarms']:.3f} | {d['en']['false_alarms']:.3f} |"
-        )
+        d = row["danger"]
+        values = cells(row["heldout"], "language") if row["heldout"] else ["–"] * len(langs)
+        values += [f"{d[lang]['recall']:.3f}" if lang in d else "–" for lang in dangers]
+        values += [f"{d[lang]['false_alarms']:.3f}" if lang in d else "–" for lang in dangers]
+        print(f"| {name} | " + " | ".join(values) + " |")
     if any("cv" in row for row in peers.values()):
+        cv_langs = sorted(
+            {lang for row in peers.values() for lang in row.get("cv", {})}, key=_order
+        )
         print(
             "\nCross-validation over the content's example questions (top-1, held out of training):\n"
         )
-        print("| matcher | es | en |")
-        print("|---|---:|---:|")
+        print("| matcher | " + " | ".join(cv_langs) + " |")
+        print("|---|" + "---:|" * len(cv_langs))
         for name, row in peers.items():
             if "cv" in row:
                 print(
-                    f"| {name} | {row['cv'].get('es', float('nan')):.3f} | {row['cv'].get('en', float('nan')):.3f} |"
+                    f"| {name} | "
+                    + " | ".join(f"{row['cv'].get(lang, nan_):.3f}" for lang in cv_langs)
+                    + " |"
                 )
     if "startup" in results:
         s = results["startup"]
