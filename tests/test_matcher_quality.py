@@ -43,6 +43,10 @@ FROZEN = {
     "heldout2_en.yaml": "e639c5a393ae71f3e60de7bd016a4bd3095446fb47b5b04f2cf23dab6943b906",
     "heldout2_danger.yaml": "eebe48008a0250c102c09cf8eaa8f5ea52187aa94f8eec94de20428c704428d0",
     "heldout3_danger.yaml": "4ffbebc3799b7218a8f125d001e03313009a7aa2ddab309af7ed4b1e8a8bd2c5",
+    # Set 4: Kreyol and French, written from the topic catalog before their content existed.
+    "heldout4_ht.yaml": "2dbe336f1126a0fa01fbf7050b1f7d49155794f93d442adb0579f040cfae15df",
+    "heldout4_fr.yaml": "fc2aa7d23460646ce941d5cc85e30dd9277097cd19abd0bc5954a0c5e2a0ba0c",
+    "heldout4_danger.yaml": "c964a04767952f3965f6613311e739824064f163a0c4e9ce1a597723bc83ca7f",
 }
 
 
