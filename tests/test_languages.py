@@ -17,6 +17,7 @@ from bot.engine.engine import Engine
 from bot.engine.events import Command, CommandName, Press, Text
 from bot.engine.replies import TextReply
 from bot.engine.views import ENGINE_CHECKS
+from bot.matching.matcher import Intent, Matcher
 from bot.runtime import build_engine
 from tests.conftest import LOCALE_DIR, SMALL_CONTENT_DIR, opening
 
@@ -201,3 +202,20 @@ def test_kreyol_and_french_answers_say_they_await_a_native_speaker(shipped_engin
         else:
             assert not line.startswith("ⓘ ")
     assert set(content.drafts) <= {"ht", "fr"}
+
+
+@pytest.mark.shipped_content
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [("bonjou", "ht", Intent.GREETING), ("bonswa", "ht", Intent.GREETING),
+     ("mesi anpil", "ht", Intent.THANKS), ("bonjour", "fr", Intent.GREETING),
+     ("merci beaucoup", "fr", Intent.THANKS), ("hola", "es", Intent.GREETING),
+     ("thank you", "en", Intent.THANKS)],
+)  # fmt: skip
+def test_a_greeting_or_thanks_of_one_or_two_words_is_told_apart_in_four_languages(
+    matcher: Matcher, text: str, lang: str, intent: Intent
+) -> None:
+    # Too short for the n-gram model: the words decide ("bonjou" is in the French content too,
+    # but only Kreyol greets with it), and the platform's language is not asked.
+    found = matcher.match(text, hint="es")
+    assert (found.lang, found.intent) == (lang, intent)

@@ -34,7 +34,7 @@ from bot.matching.types import Scored as Scored
 
 # The language model must be this sure; below it the platform's language code decides.
 LANGUAGE_SURE = 0.75
-SHORT_WORDS = 3  # below this many words, only words exclusive to one language decide
+SHORT_WORDS = 3  # below this many words, the words themselves decide (no n-gram model)
 # A message in danger answers a topic too only when the topic model is at least this sure:
 # "unos vatos me andan siguiendo" must not be read as a question about following up a complaint.
 DANGER_TOPIC_MIN = 0.35
@@ -216,6 +216,23 @@ class Matcher(BaseMatcher):
             code: words - frozenset().union(*(v for c, v in vocabularies.items() if c != code))
             for code, words in vocabularies.items()
         }
+        # Words a language's own lists name (greetings, thanks, command words, its names): with
+        # four languages, "bonjou" is in the French content too (Haitians write French), but only
+        # Kreyol greets with it.
+        self._own = {
+            code: frozenset(
+                w
+                for phrase in (
+                    *r.language.greetings,
+                    *r.language.thanks,
+                    *r.language.names,
+                    *(w for words in r.language.commands.values() for w in words),
+                )
+                for w in tokenize(phrase)
+            )
+            for code, r in self.models.items()
+        }
+        self._known = vocabularies
         self._topics = models.topic_lexical.classes
         self._none = self._topics.index(NONE) if NONE in self._topics else -1
         danger_classes = models.danger_lexical.classes
@@ -235,13 +252,16 @@ class Matcher(BaseMatcher):
         """
         tokens = tokenize(text[: limits.MATCH_INPUT_MAX])
         if len(tokens) < SHORT_WORDS:
-            votes = {
-                code: sum(t in words for t in tokens) for code, words in self._exclusive.items()
-            }
-            best = max(votes.values(), default=0)
-            leaders = [code for code, n in votes.items() if n == best]
-            if len(leaders) == 1 and best > 0:
-                return leaders[0]
+            # Words only one language uses decide; else a language's own greetings, thanks and
+            # names; else the words each language knows at all. Each step narrows the field.
+            leaders = list(self.models)
+            for words_of in (self._exclusive, self._own, self._known):
+                votes = {code: sum(t in words_of[code] for t in tokens) for code in leaders}
+                best = max(votes.values(), default=0)
+                if best > 0:
+                    leaders = [code for code in leaders if votes[code] == best]
+                if len(leaders) == 1:
+                    return leaders[0]
             return self._fallback(leaders, hint)
         columns, values = self.learned.lang_features.transform(" ".join(tokens))
         probs = self.learned.lang.sparse_proba(columns, values)
