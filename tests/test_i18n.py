@@ -19,6 +19,7 @@ from bot.i18n import Catalogs
 from bot.matching.matcher import Bm25Matcher
 
 LOCALE = ROOT / "locale"
+SMALL_CONTENT_DIR = ROOT / "tests" / "data" / "content_small"
 
 
 def catalog(lang: str) -> Catalog:
@@ -85,12 +86,12 @@ def _pseudo(text: str) -> str:
 def test_a_third_language_needs_only_new_files(tmp_path: Path) -> None:
     """Adds 'xx', a pseudo-language, from files alone: content, guided paths and a catalog."""
     content_dir, locale_dir = tmp_path / "content", tmp_path / "locale"
-    shutil.copytree(ROOT / "content", content_dir)
+    shutil.copytree(SMALL_CONTENT_DIR, content_dir)  # es and en
     shutil.copytree(LOCALE, locale_dir)
     faq = (content_dir / "faq_en.yaml").read_text(encoding="utf-8")
     faq = faq.replace("  code: en\n  name: English\n", "  code: xx\n  name: Pseudo\n")
     faq = faq.replace("  stemmer: english\n", "  stemmer: none\n")  # like Haitian Creole
-    faq = faq.replace("    title: Asking for asylum\n", "    title: Pedir refugio XX\n")
+    faq = re.sub(r"(?m)^(\s*)title: Asking for asylum$", r"\1title: Pedir refugio XX", faq)
     (content_dir / "faq_xx.yaml").write_text(faq, encoding="utf-8")
     trees = (content_dir / "trees_en.yaml").read_text(encoding="utf-8")
     (content_dir / "trees_xx.yaml").write_text(

@@ -180,7 +180,8 @@ def test_a_reload_that_drops_a_language_is_refused(tmp_path: Path, matching: Mat
     content, engine = runtime.content_dir, runtime.engine
     languages = content / "languages.yaml"
     languages.write_text(
-        languages.read_text(encoding="utf-8").replace("[es, en]", "[es]"), encoding="utf-8"
+        languages.read_text(encoding="utf-8").replace("languages: [es, en,", "languages: [es,"),
+        encoding="utf-8",
     )
     (content / "faq_en.yaml").unlink()
     (content / "trees_en.yaml").unlink()

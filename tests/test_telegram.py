@@ -98,10 +98,12 @@ async def test_start_greets_in_the_users_language_and_registers_commands(bot: Ru
         c.params.get("language_code"): [x["command"] for x in c.params["commands"]]
         for c in commands
     }
-    assert set(by_language) == {"es", "en", None}
+    assert set(by_language) == {"es", "en", "ht", "fr", None}  # every language served
     assert by_language["en"] == ["start", "menu", "help", "language", "about", "privacy"]
     spanish = next(c for c in commands if c.params.get("language_code") == "es")
     assert spanish.params["commands"][1]["description"] == "Menú principal"
+    kreyol = next(c for c in commands if c.params.get("language_code") == "ht")
+    assert kreyol.params["commands"][1]["description"] != "Menú principal"  # its own words
 
 
 @pytest.mark.parametrize(

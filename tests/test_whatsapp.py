@@ -252,9 +252,15 @@ async def test_a_guided_path_with_buttons_and_list_replies(wa: WhatsApp) -> None
 
 async def test_switching_language_with_a_button(wa: WhatsApp) -> None:
     (menu,) = await wa.text("hola")
-    (english,) = await wa.press(options(menu)["🌐 English"], kind="list_reply")
+    # Four languages: the globe opens a chooser that names each in its own words.
+    (chooser,) = await wa.press(options(menu)["🌐 Idioma"], kind="list_reply")
+    assert {"Español", "English", "Kreyòl ayisyen", "Français"} <= set(options(chooser))
+    kind = "list_reply" if chooser["interactive"]["type"] == "list" else "button_reply"
+    (english,) = await wa.press(options(chooser)["English"], kind=kind)
     assert text_of(english).startswith("Write your question in your own words")
     assert "Report abuse" in options(english)
+    (kreyol,) = await wa.press(options(chooser)["Kreyòl ayisyen"], kind=kind)
+    assert "Denonse yon abi" in options(kreyol)
 
 
 async def test_location_sends_a_pin_and_the_three_nearest(wa: WhatsApp) -> None:
