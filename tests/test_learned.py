@@ -5,6 +5,7 @@ sentence embeddings), and the cascade that skips the embedding when the lexical 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -251,3 +252,23 @@ def test_buttons_and_commands_never_call_a_model(small: Content) -> None:
     assert embedder.calls == 0
     engine.handle(Text("mordida asilo permiso franquicia"))
     assert embedder.calls == 1
+
+
+def test_the_cache_keeps_the_models_used_most_recently(tmp_path: Path) -> None:
+    """Fitting a few edited copies (a staff member's trials, the test suite) must not push out
+    the models of the content being served: a read counts as a use."""
+    directory = tmp_path / "cache"
+    directory.mkdir()
+    cache = ModelCache(directory)
+    for age, name in enumerate(("served", "trial1", "trial2")):
+        path = directory / f"models-{name}.npz"
+        path.write_bytes(b"PK")
+        os.utime(path, (1000 + age, 1000 + age))  # "served" is the oldest file
+    cache._touch("models-served.npz")  # ...but was just read
+    (directory / "models-trial3.npz").write_bytes(b"PK")
+    cache._prune("models-*.npz", keep="models-trial3.npz")
+    assert sorted(p.name for p in directory.glob("models-*.npz")) == [
+        "models-served.npz",
+        "models-trial2.npz",
+        "models-trial3.npz",
+    ]

@@ -33,8 +33,17 @@ def fold(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Words and numbers of `text`, folded, with letter runs of three or more collapsed."""
-    folded = _DIGIT_GROUP.sub("", fold(text))
-    return [_REPEAT3.sub(r"\1", t) for t in _TOKEN.findall(folded)]
+    return list(_tokens(text))
+
+
+# Every engine build (a start, a reload) tokenises every phrasing of every language again; the
+# texts rarely change, so the tokens are kept (about 10 MB for 32,768 texts).
+@lru_cache(maxsize=32768)
+def _tokens(text: str) -> tuple[str, ...]:
+    # A run of one letter lies inside one token, so collapsing runs over the whole text at once
+    # gives the same tokens as token by token, with one regex call instead of one per token.
+    folded = _REPEAT3.sub(r"\1", _DIGIT_GROUP.sub("", fold(text)))
+    return tuple(_TOKEN.findall(folded))
 
 
 def undouble(word: str) -> str:

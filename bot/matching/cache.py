@@ -14,6 +14,8 @@ this process and a warning says so once.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
@@ -23,7 +25,7 @@ import re
 import tempfile
 import threading
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -68,12 +70,27 @@ class ModelCache:
         model_id = embedder.model_id if embedder is not None else None
         key = self.key(fingerprint(content), model_id)
         name = f"models-{key}.npz"
+        # Several processes starting on one cache (workers of one machine, parallel test
+        # workers) fit once: the others wait for the lock, then read what the first stored.
+        with self._fitting(key):
+            return self._models(name, content, normalizers, embedder, model_id, progress)
+
+    def _models(
+        self,
+        name: str,
+        content: Content,
+        normalizers: Mapping[str, Normalizer],
+        embedder: Embedder | None,
+        model_id: str | None,
+        progress: Progress | None,
+    ) -> Models:
         stored = self._read(name)
         if stored is not None:
             try:
                 models = Models.from_bytes(stored)
                 if models.embedder_id == model_id:
                     self.last_hit = True
+                    self._touch(name)
                     return models
             except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
                 log.warning(
@@ -189,6 +206,32 @@ class ModelCache:
                     self._warned = True
         self._memory[name] = data
 
+    @contextlib.contextmanager
+    def _fitting(self, key: str) -> Iterator[None]:
+        """An exclusive lock on one content version's models, across processes (flock; where
+        that is unavailable, no lock: at worst two processes fit the same models)."""
+        if self.directory is None:
+            yield
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = open(self.directory / f".fit-{key}.lock", "a+b")  # noqa: SIM115
+        except OSError:
+            yield
+            return
+        with handle:
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def _touch(self, name: str) -> None:
+        """Mark a model file as used now: pruning keeps the most recently *used* versions, so the
+        content being served survives a few fits of edited copies (a staff member's trials)."""
+        if self.directory is None:
+            return
+        with contextlib.suppress(OSError):  # housekeeping, as pruning
+            os.utime(self.directory / name)
+
     def _prune(self, pattern: str, keep: str) -> None:
         if self.directory is None:
             return
@@ -198,6 +241,8 @@ class ModelCache:
             )
             for old in [f for f in files if f.name != keep][KEEP_MODELS - 1 :]:
                 old.unlink()
+                key = old.stem.removeprefix("models-")
+                (self.directory / f".fit-{key}.lock").unlink(missing_ok=True)
         except OSError:
             pass  # pruning is housekeeping: never a reason to fail
 
