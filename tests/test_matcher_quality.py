@@ -47,6 +47,8 @@ FROZEN = {
     "heldout4_ht.yaml": "2dbe336f1126a0fa01fbf7050b1f7d49155794f93d442adb0579f040cfae15df",
     "heldout4_fr.yaml": "fc2aa7d23460646ce941d5cc85e30dd9277097cd19abd0bc5954a0c5e2a0ba0c",
     "heldout4_danger.yaml": "c964a04767952f3965f6613311e739824064f163a0c4e9ce1a597723bc83ca7f",
+    # Set 5: danger in the four languages, written before the danger examples were extended.
+    "heldout5_danger.yaml": "51c3bc5cef53c1dbcc8f4233daf1f31bb3d672e51216b3b15208cb370e5106c6",
 }
 
 
