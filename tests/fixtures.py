@@ -30,6 +30,8 @@ def small_content(_tmp: Path | None = None) -> Content:
     shipped = _SHIPPED[0]
     languages = {}
     for code, language in shipped.languages.items():
+        if code not in ("es", "en"):  # two languages are enough to test the models' machinery
+            continue
         languages[code] = replace(
             language,
             entries=frozen_map({t: e for t, e in language.entries.items() if t in TOPICS}),
