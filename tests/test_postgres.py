@@ -22,7 +22,8 @@ from tests.fakes.postgres import Cluster
 from tests.fakes.started import Started
 from tests.test_whatsapp import PHONE_ID, SECRET, text_of, whatsapp_settings
 
-pytestmark = pytest.mark.e2e
+# One xdist worker runs them all, so one throwaway cluster serves the module.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("postgres")]
 
 
 async def test_counts_from_two_workers_sum_exactly(pg_url: str) -> None:
