@@ -219,3 +219,39 @@ def test_a_greeting_or_thanks_of_one_or_two_words_is_told_apart_in_four_language
     # but only Kreyol greets with it), and the platform's language is not asked.
     found = matcher.match(text, hint="es")
     assert (found.lang, found.intent) == (lang, intent)
+
+
+@pytest.mark.shipped_content
+def test_choosing_a_language_from_an_answer_shows_that_answer_in_it(
+    shipped_engine: Engine,
+) -> None:
+    """A Haitian who got a Spanish answer picks Kreyol and reads the same answer, not the menu."""
+    (answer,) = shipped_engine.handle(Text("como pido asilo en mexico")).replies
+    assert isinstance(answer, TextReply) and answer.text.startswith(opening("es", "rights.asylum"))
+    (globe,) = [b for b in answer.nav if b.label == "🌐 Idioma"]
+    (chooser,) = shipped_engine.handle(Press(globe.payload)).replies
+    assert isinstance(chooser, TextReply)
+    assert [b.label for b in chooser.buttons] == list(FOUR.values())
+    assert "⬅️ Atrás" in [b.label for b in chooser.nav]  # back to the answer, unchanged
+    (kreyol,) = [b for b in chooser.buttons if b.label == "Kreyòl ayisyen"]
+    switched = shipped_engine.handle(Press(kreyol.payload))
+    assert switched.lang == "ht"
+    (again,) = switched.replies
+    assert isinstance(again, TextReply) and again.text.startswith(opening("ht", "rights.asylum"))
+
+
+@pytest.mark.shipped_content
+def test_choosing_a_language_mid_path_stays_on_the_same_step(shipped_engine: Engine) -> None:
+    (menu,) = shipped_engine.handle(Command(CommandName.MENU, "es")).replies
+    assert isinstance(menu, TextReply)
+    (path,) = [b for b in menu.buttons if b.label == "Soy extranjero en México"]
+    (step,) = shipped_engine.handle(Press(path.payload)).replies
+    assert isinstance(step, TextReply)
+    (globe,) = [b for b in step.nav if b.label == "🌐 Idioma"]
+    (chooser,) = shipped_engine.handle(Press(globe.payload)).replies
+    assert isinstance(chooser, TextReply)
+    (french,) = [b for b in chooser.buttons if b.label == "Français"]
+    (same,) = shipped_engine.handle(Press(french.payload)).replies
+    assert isinstance(same, TextReply)
+    french_tree = shipped_engine.content.languages["fr"].trees["tree.foreigner_rights"]
+    assert same.text == french_tree.nodes[french_tree.start].prompt

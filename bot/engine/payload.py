@@ -39,6 +39,8 @@ class Kind(StrEnum):
     STATE = "g"  # the Grupos Beta of one state
     LOCATION = "p"  # ask the user to share a location
     LANGUAGES = "L"  # the language chooser
+    TOPIC_LANGUAGES = "T"  # the chooser, opened from an answer: a choice shows that answer
+    NODE_LANGUAGES = "N"  # the chooser, opened from a guided step: a choice shows that step
 
 
 class PayloadError(ValueError):
@@ -159,6 +161,19 @@ class LanguagesView(View):
     kind = Kind.LANGUAGES
 
 
+@dataclass(frozen=True)
+class TopicLanguagesView(View):
+    kind = Kind.TOPIC_LANGUAGES
+    topic: str
+
+
+@dataclass(frozen=True)
+class NodeLanguagesView(View):
+    kind = Kind.NODE_LANGUAGES
+    tree: str
+    node: str
+
+
 VIEWS: dict[Kind, type[View]] = {
     view.kind: view
     for view in (
@@ -171,6 +186,8 @@ VIEWS: dict[Kind, type[View]] = {
         StateView,
         LocationView,
         LanguagesView,
+        TopicLanguagesView,
+        NodeLanguagesView,
     )
 }
 

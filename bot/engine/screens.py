@@ -13,10 +13,12 @@ from bot.engine.payload import (
     ListedView,
     LocationView,
     MenuView,
+    NodeLanguagesView,
     NodeView,
     OutcomeView,
     StatesView,
     StateView,
+    TopicLanguagesView,
     TopicView,
     View,
     encode,
@@ -49,6 +51,10 @@ class Screens(Copy):
                 return self._menu(lang)
             case LanguagesView():
                 return self._languages(lang)
+            case TopicLanguagesView(topic=topic):
+                return self._languages(lang, TopicView(topic))
+            case NodeLanguagesView(tree=tree_id, node=node_id):
+                return self._languages(lang, NodeView(tree_id, node_id))
             case TopicView(topic=topic):
                 if topic not in language.entries:
                     return None
@@ -201,21 +207,23 @@ class Screens(Copy):
         rest = tuple(b for b in answer.buttons if b != extra[0])
         return TextReply(answer.text, (*extra, *rest), answer.nav)
 
-    def _languages(self, lang: str) -> TextReply:
+    def _languages(self, lang: str, then: View | None = None) -> TextReply:
+        """The chooser; a choice shows `then` (the answer or step it was opened from) in the
+        chosen language, or the menu."""
         _ = self._t(lang)
         # The default first, then the order of languages.yaml; each by its own name.
         codes = sorted(self.content.languages, key=lambda c: c != self.content.default_language)
         buttons = tuple(
             Button(
                 self.content.languages[code].name,
-                encode(Action.SWITCH_LANGUAGE, code, MenuView()),
+                encode(Action.SWITCH_LANGUAGE, code, then or MenuView()),
             )
             for code in codes
         )
         return TextReply(
             _("Choose your language:"),
             buttons,
-            self._nav(lang, MenuView(), with_language=False),
+            self._nav(lang, MenuView(), then, with_language=False),
         )
 
     def _states(self, lang: str) -> TextReply:
@@ -325,7 +333,12 @@ class Screens(Copy):
             )
         if others:
             _ = self._t(lang)
-            return (Button(_("🌐 Language"), encode(Action.SHOW, lang, LanguagesView())),)
+            chooser: View = LanguagesView()
+            if isinstance(here, TopicView):
+                chooser = TopicLanguagesView(here.topic)
+            elif isinstance(here, NodeView):
+                chooser = NodeLanguagesView(here.tree, here.node)
+            return (Button(_("🌐 Language"), encode(Action.SHOW, lang, chooser)),)
         return ()
 
 

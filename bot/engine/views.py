@@ -13,10 +13,12 @@ from bot.content.model import Content
 from bot.content.problems import Report
 from bot.engine.payload import (
     Action,
+    NodeLanguagesView,
     NodeView,
     OutcomeView,
     PayloadError,
     StateView,
+    TopicLanguagesView,
     TopicView,
     View,
     encode,
@@ -27,9 +29,11 @@ def views(content: Content, code: str) -> list[View]:
     """The views of language `code` that buttons can carry (topics, steps, outcomes, states)."""
     lang = content.languages[code]
     found: list[View] = [TopicView(t) for t in lang.entries]
+    found += [TopicLanguagesView(t) for t in lang.entries]
     for tree in lang.trees.values():
         for node in tree.nodes.values():
             found.append(NodeView(tree.id, node.id))
+            found.append(NodeLanguagesView(tree.id, node.id))
             found.extend(OutcomeView(tree.id, node.id, i) for i in range(len(node.options)))
             found.extend(
                 OutcomeView(tree.id, node.id, i).listed(k)
