@@ -16,7 +16,7 @@ run: $(STAMP) $(MO)
 # One test worker per core (pytest-xdist): the suite is CPU-bound. The first worker to need the
 # shipped content's models fits them; the others wait for its lock and read them.
 test: $(STAMP) $(MO) $(CHROMIUM) postgresql
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto
 
 # The in-process tier only (engine, matcher, content, i18n, fuzz, architecture): no servers, no
 # model fitting; seconds once the models are cached in var/cache.
