@@ -25,9 +25,7 @@ from bot.matching.evaluation import (
 )
 from bot.matching.matcher import Intent, Matcher
 
-# Cross-validation and held-out scoring: `make test` only. One xdist worker scores the tuning
-# cases once for the whole module (each worker would otherwise embed them all again).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("matcher_quality")]
+pytestmark = pytest.mark.slow  # cross-validation and held-out scoring: `make test` only
 
 DATA = Path(__file__).parent / "data"
 CASES = DATA / "matcher_cases.yaml"

@@ -22,8 +22,7 @@ from tests.fakes.postgres import Cluster
 from tests.fakes.started import Started
 from tests.test_whatsapp import PHONE_ID, SECRET, text_of, whatsapp_settings
 
-# One xdist worker runs them all, so one throwaway cluster serves the module.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("postgres")]
+pytestmark = pytest.mark.e2e
 
 
 async def test_counts_from_two_workers_sum_exactly(pg_url: str) -> None:
