@@ -272,3 +272,30 @@ def test_the_cache_keeps_the_models_used_most_recently(tmp_path: Path) -> None:
         "models-trial2.npz",
         "models-trial3.npz",
     ]
+
+
+def test_processes_starting_on_one_cache_fit_once(
+    small: Content, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N workers starting together on one cache directory: the first fits, the others wait for
+    its lock and read what it stored. (flock locks each open file, so two threads with their
+    own ModelCache stand in for two processes.)"""
+    import threading
+
+    fits = _fits(monkeypatch)
+    directory = tmp_path / "cache"
+    found: list[str | None] = []
+    go = threading.Barrier(2)
+
+    def start() -> None:
+        go.wait()
+        matcher = Matcher(small, ModelCache(directory).models)
+        found.append(matcher.match("me pidieron mordida").topic)
+
+    workers = [threading.Thread(target=start) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(fits) == 1
+    assert found == ["complaint.bribe", "complaint.bribe"]
