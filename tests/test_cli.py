@@ -15,7 +15,7 @@ import pytest
 from bot.config import ROOT
 from bot.engine.engine import Engine
 from bot.handlers.console import ConsoleChat
-from tests.conftest import opening
+from tests.conftest import SMALL_CONTENT_DIR, opening
 
 # Real servers or processes (`make test`, not `make test-fast`), over the shipped content.
 pytestmark = [pytest.mark.e2e, pytest.mark.shipped_content]
@@ -137,6 +137,8 @@ def test_no_command_prints_help() -> None:
 
 def test_content_eval_lists_weak_topics_confusions_and_misplaced_questions() -> None:
     done = run(
+        "--content",
+        str(SMALL_CONTENT_DIR),  # the report's shape is under test, not the shipped content
         "content",
         "eval",
         "--folds",
@@ -152,7 +154,7 @@ def test_content_eval_lists_weak_topics_confusions_and_misplaced_questions() -> 
     assert "2-fold cross-validation over the content's own examples" in out
     assert re.search(r"  es: example questions on their topic \d+\.\d%", out)
     assert "Topics that need more phrasings" in out and "Topics most often taken for another" in out
-    assert re.search(r"content/faq_(es|en)\.yaml:\d+: [a-z_.]+ -> ", out)  # file:line of a question
+    assert re.search(r"/faq_(es|en)\.yaml:\d+: [a-z_.]+ -> ", out)  # file:line of a question
     assert "Held-out sets" not in out
 
 
