@@ -153,19 +153,19 @@ async def test_replies_go_on_while_postgresql_restarts_and_counts_resume(
     pg_url: str, pg_cluster: Cluster, tmp_path: Path
 ) -> None:
     async with FakeGraphAPI() as graph, worker(graph, pg_url, tmp_path) as web:
-        for n in range(3):
+
+        async def send(n: int) -> None:
             body, headers = delivery("como pido asilo", f"52155000000{n:02d}", f"wamid.r{n}")
-            assert (
-                await web.post("/whatsapp/webhook", content=body, headers=headers)
-            ).status_code == 200
+            response = await web.post("/whatsapp/webhook", content=body, headers=headers)
+            assert response.status_code == 200
+
+        for n in range(3):
+            await send(n)
         for n in range(3):
             await graph.wait_recipient(f"52155000000{n:02d}", 1)
         await asyncio.to_thread(pg_cluster.restart)
         for n in range(3, 6):  # while the pool finds its connections broken
-            body, headers = delivery("como pido asilo", f"52155000000{n:02d}", f"wamid.r{n}")
-            assert (
-                await web.post("/whatsapp/webhook", content=body, headers=headers)
-            ).status_code == 200
+            await send(n)
         for n in range(6):
             await graph.wait_recipient(f"52155000000{n:02d}", 1)
             first = next(m for m in graph.sent if m["to"] == f"52155000000{n:02d}")

@@ -71,21 +71,7 @@ class Cluster:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        self._run(
-            [
-                self.pg_ctl,
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.root / "log"),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ]
-        )
+        self._pg_ctl("-o", options, "start")
 
     def _run(self, command: list[str]) -> None:
         done = subprocess.run(
@@ -98,22 +84,13 @@ class Cluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def restart(self) -> None:
-        # -l: the new server must not inherit our pipes (we would wait for them to close).
-        self._run(
-            [
-                self.pg_ctl,
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.root / "log"),
-                "-m",
-                "fast",
-                "-w",
-                "-t",
-                "60",
-                "restart",
-            ]
-        )
+        self._pg_ctl("-m", "fast", "restart")
+
+    def _pg_ctl(self, *args: str) -> None:
+        """`pg_ctl` on this cluster, waiting up to 60 s. -l: the server must not inherit our
+        pipes (we would wait for them to close)."""
+        log = str(self.root / "log")
+        self._run([self.pg_ctl, "-D", str(self.data), "-l", log, "-w", "-t", "60", *args])
 
     def stop(self) -> None:
         subprocess.run(
