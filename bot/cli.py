@@ -345,6 +345,12 @@ def _check(args: argparse.Namespace) -> int:
                     break_on_hyphens=False,
                 )
             )
+        for code, lang in content.languages.items():
+            if lang.drafter is not None and lang.drafter.draft:
+                print(
+                    f"note: {directory / f'drafter_{code}.yaml'}: the complaint drafter is not yet "
+                    "checked by a native speaker (review: draft)"
+                )
     checked, misses = 0, list[Miss]()
     if content is not None and not report.errors and not args.no_examples:
         matcher = _matching(_settings(args)).matcher(content)
@@ -372,7 +378,11 @@ def _describe(content: Content) -> str:
         f"{code}: {len(lang.entries)} topics, {len(lang.trees)} guided paths"
         for code, lang in content.languages.items()
     )
-    return f"{counts}; {len(content.places)} Grupos Beta"
+    drafters = [code for code, lang in content.languages.items() if lang.drafter is not None]
+    drafter = (
+        f"; complaint drafter in {', '.join(drafters)}" if drafters else "; no complaint drafter"
+    )
+    return f"{counts}; {len(content.places)} Grupos Beta{drafter}"
 
 
 # ---------------------------------------------------------------------- content eval

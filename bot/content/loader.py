@@ -8,6 +8,7 @@ Layout of a content directory (a language is its files, listed in languages.yaml
     trees_<lang>.yaml         main menu and guided paths
     out_of_scope_<lang>.yaml  messages that are none of the topics (the matcher learns "none")
     danger_<lang>.yaml        messages of people in danger now, and near misses
+    drafter_<lang>.yaml       the complaint drafter's steps, wording and channels (optional)
     grupos_beta.yaml          the Grupos Beta (language-neutral)
     operator.yaml             who runs this deployment (shown under /about)
 """
@@ -47,7 +48,7 @@ from bot.content.yamlsource import LineDict, LineList, YamlError, read_yaml
 TOPIC_ID = re.compile(r"^[a-z]+(\.[a-z0-9_]+)+$")
 NODE_ID = re.compile(r"^[a-z0-9_]{1,20}$")
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")
-ACTIONS = ("share_location", "choose_state")
+ACTIONS = ("share_location", "choose_state", "write_complaint")
 CONFIDENCE = ("high", "medium", "undated")
 
 ENTRY_KEYS = ("id", "title", "answer", "questions", "keywords", "related", "source", "reviewed")
@@ -750,6 +751,7 @@ def read_content(
     `checks` are run on the content once it reads; layers above this one hand in what they need
     checked (the engine: that every button's payload fits), so content never imports them.
     """
+    from bot.content.drafter import check_drafters, read_drafter
     from bot.content.rules import check_content, check_readability
 
     directory = Path(directory)
@@ -783,8 +785,14 @@ def read_content(
         out_of_scope = _read_lists(
             report, directory / f"out_of_scope_{code}.yaml", ("examples",)
         ).get("examples", ())
+        drafter_path = directory / f"drafter_{code}.yaml"
         languages[code] = Language(
             **info,
+            drafter=(
+                read_drafter(report, drafter_path, code in native_review)
+                if drafter_path.exists()
+                else None
+            ),
             safety=replace(
                 safety, examples=danger.get("danger", ()), near_misses=danger.get("near_miss", ())
             ),
@@ -803,6 +811,7 @@ def read_content(
     content = Content(frozen_map(languages), places, unverified, catalog, default, operator, roles)
     check_content(content, directory, report, entry_lines, tree_lines, menu_lines, today())
     _check_roles(report, directory / "roles.yaml", content, role_lines)
+    check_drafters(content, directory, report)
     for check in checks:
         check(content, directory, report)
     if plain_language:

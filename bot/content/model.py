@@ -60,7 +60,7 @@ class Option:
     label: str
     next: str | None = None
     topics: tuple[str, ...] = ()
-    action: str | None = None  # "share_location" or "choose_state"
+    action: str | None = None  # "share_location", "choose_state" or "write_complaint"
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,70 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class DraftOption:
+    """A button of a drafter step: its label, and how the choice reads in the complaint."""
+
+    id: str
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftStep:
+    """One question of the complaint drafter (`drafter_<lang>.yaml`).
+
+    `kind`: "choose" (one button), "choose_many" (several, then Done), "write" (typed text, the
+    options are examples to press instead), "date" (typed, or the options "today"/"yesterday").
+    `sentence` is the complaint's line for the answer, with `{answer}` where it goes.
+    """
+
+    id: str
+    kind: str
+    prompt: str
+    sentence: str
+    options: tuple[DraftOption, ...] = ()
+    max_chars: int = 300
+
+
+@dataclass(frozen=True)
+class DraftChannel:
+    """Where a complaint can go, shown when any answer in `when` was given
+    (`<step>.<option>`, `<step>.typed` for a typed answer, `<step>.skipped`)."""
+
+    id: str
+    when: tuple[str, ...]
+    text: str
+    source: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Drafter:
+    """The guided complaint drafter in one language: its steps, the complaint's wording and
+    where to send it. Step, option and channel ids are the same in every language."""
+
+    button: str  # "Help me write it", under the answers in `topics`
+    topics: tuple[str, ...]
+    verbs: tuple[str, ...]  # typed "<verb> ... <noun>" opens the drafter ("write my complaint")
+    nouns: tuple[str, ...]
+    intro: str
+    months: tuple[str, ...]
+    date_format: str  # "{day} de {month} de {year}" (the `date:` line of the file)
+    conjunction: str  # "y", "and": the last item of a list
+    title: str
+    opening: str
+    signature: str
+    typed_note: str  # the authorities' copy: typed parts are in the person's own language
+    authorities_copy: str  # the heading of that copy, in this language
+    channels_intro: str
+    channels: tuple[DraftChannel, ...]
+    done: str
+    steps: tuple[DraftStep, ...]
+    source: tuple[str, ...]
+    reviewed: date
+    draft: bool = False  # a translation no native speaker has checked yet (`review: draft`)
+
+
+@dataclass(frozen=True)
 class Language:
     """Everything one language contributes: its words for the matcher and its content."""
 
@@ -123,6 +187,7 @@ class Language:
     commands: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # ...and the names that, typed alone, switch to this language ("english", "inglés").
     names: tuple[str, ...] = ()
+    drafter: Drafter | None = None  # the complaint drafter (`drafter_<lang>.yaml`), if any
 
 
 @dataclass(frozen=True)
