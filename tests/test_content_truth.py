@@ -60,6 +60,9 @@ def test_every_phone_number_amount_and_deadline_is_in_the_reference_facts(
     for code, language in content.languages.items():
         texts = [(e.id, e.answer) for e in language.entries.values()]
         texts.append(("safety.message", language.safety.message))
+        if language.drafter is not None:  # where to send a complaint, and what each channel asks
+            texts += [(f"drafter {c.id}", c.text) for c in language.drafter.channels]
+            texts.append(("drafter done", language.drafter.done))
         for topic, text in texts:
             for number in sorted(_claims(text)):
                 if number not in known:
