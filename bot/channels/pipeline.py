@@ -9,9 +9,8 @@ is one class with one method per step, in the order a channel calls them:
    six hours, else what the platform says about the user (only a hint: the text decides).
 3. `answer(chat, event)`: the engine's response; free text runs off the event loop (it may run
    a sentence embedding), everything else inline.
-4. `count(chat, response)`: remember the chat's language and count the usage events. Done by
-   `answer`; a channel that renders a response another way (Telegram's in-place edits) calls it
-   itself.
+4. `count(chat, response)`: remember the chat's language, keep or drop its complaint draft,
+   and count the usage events. Done by `answer`.
 5. `undelivered(why)`: a reply the platform would not take is logged (never its recipient) and
    counted.
 
@@ -27,6 +26,7 @@ from collections.abc import Callable, Hashable, Iterable
 
 from cachetools import TTLCache
 
+from bot.engine.draft import Draft
 from bot.engine.engine import Engine
 from bot.engine.events import Event, Text
 from bot.engine.replies import Response, Usage, UsageKind
@@ -36,6 +36,10 @@ from bot.memory import FloodGuard, Verdict, forgetting
 log = logging.getLogger(__name__)
 
 LANGUAGE_MEMORY = 6 * 3600.0  # seconds a chat's language is remembered after its last message
+# Seconds a complaint draft lives after its last step. It is held here, in this process's memory,
+# and nowhere else: never on disk, in the stats, the logs or the shared database. With several
+# workers a draft stays in the worker that holds it (README, "Several workers").
+DRAFT_MEMORY = 30 * 60.0
 SLOW_DOWN = N_("You are sending many messages. Please wait a minute, then write again.")
 
 Record = Callable[[str, Iterable[Usage]], None]
@@ -69,6 +73,7 @@ class Pipeline:
         self._record = record
         self.flood = flood
         self.languages: TTLCache[Hashable, str] = forgetting(LANGUAGE_MEMORY, size)
+        self.drafts: TTLCache[Hashable, Draft] = forgetting(DRAFT_MEMORY, size)
         # Free text is answered in worker threads, but matching is mostly Python, which holds
         # the GIL: more threads at once than cores only fight over it (measured: a WhatsApp
         # burst was answered 2.6 times slower with 6 threads matching at once than with 2).
@@ -110,22 +115,27 @@ class Pipeline:
         (tens of milliseconds of C code that releases the GIL), so it is answered in a worker
         thread and the loop keeps serving other chats; nothing else calls a model."""
         engine = self.engine
+        draft = self.drafts.get(chat)
         if isinstance(event, Text):
             async with self._matching:
-                response = await asyncio.to_thread(engine.handle, event)
+                response = await asyncio.to_thread(engine.handle, event, draft)
         else:
-            response = engine.handle(event)
+            response = engine.handle(event, draft)
         self.count(chat, response)
         return response
 
     def answer_now(self, chat: Hashable, event: Event) -> Response:
         """`answer` without an event loop (the console)."""
-        response = self.engine.handle(event)
+        response = self.engine.handle(event, self.drafts.get(chat))
         self.count(chat, response)
         return response
 
     def count(self, chat: Hashable, response: Response) -> None:
         self.languages[chat] = response.lang
+        if response.draft is None:
+            self.drafts.pop(chat, None)
+        elif isinstance(response.draft, Draft):
+            self.drafts[chat] = response.draft  # set again: 30 more minutes from this step
         self.record(response.usage)
 
     def record(self, usage: Iterable[Usage]) -> None:

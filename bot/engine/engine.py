@@ -6,11 +6,18 @@ hand any press to any engine instance, and a content reload never strands a conv
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 from bot.content.model import Content
 from bot.engine import geo
+from bot.engine.draft import Draft
+from bot.engine.drafting import Drafting, mexico_today
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
 from bot.engine.payload import (
     Action,
+    DraftOp,
+    DraftView,
     MenuView,
     Payload,
     TopicView,
@@ -35,7 +42,7 @@ NEAREST_COUNT = 3
 FAR_KM = 300.0  # beyond this the "nearest" group is no practical help on foot
 
 
-class Engine(Screens):
+class Engine(Screens, Drafting):
     """The bot's behaviour: events in, replies out; pure and synchronous.
 
     Args:
@@ -43,10 +50,15 @@ class Engine(Screens):
         catalogs: UI strings per language.
         matcher: what finds a message's topic (`build_engine` injects the learned matcher, with
             or without sentence embeddings); the lexical rules-only one when left out.
+        today: the date, for the drafter's "today" and "yesterday" buttons.
     """
 
     def __init__(
-        self, content: Content, catalogs: Catalogs, matcher: TextMatcher | None = None
+        self,
+        content: Content,
+        catalogs: Catalogs,
+        matcher: TextMatcher | None = None,
+        today: Callable[[], date] = mexico_today,
     ) -> None:
         if matcher is None:
             from bot.matching.matcher import Matcher
@@ -55,13 +67,59 @@ class Engine(Screens):
         self.content = content
         self.catalogs = catalogs
         self.matcher = matcher
+        self.today = today
         self._guides = {code: _guides(lang) for code, lang in content.languages.items()}
         self._topic_views: dict[tuple[str, str], TextReply] = {}
         self._typed = _typed_commands(content)
 
     # ------------------------------------------------------------------ entry point
 
-    def handle(self, event: Event) -> Response:
+    def handle(self, event: Event, draft: Draft | None = None) -> Response:
+        """The response to `event`. `draft`: the chat's complaint draft, if one is open; the
+        response says what it becomes (`Response.draft`)."""
+        if isinstance(event, Press):
+            payload = decode(event.payload)
+            if (
+                payload is not None
+                and isinstance(payload.view, DraftView)
+                and payload.lang in self.content.languages
+            ):
+                return self.draft_press(payload, draft)
+        if isinstance(event, Text):
+            if draft is not None:
+                typed = self.draft_text(event, draft)
+                if typed is not None:
+                    return typed
+            start = self._drafter_start(event, draft)
+            if start is not None:
+                return start
+        if (
+            draft is not None
+            and isinstance(event, Command)
+            and event.name is CommandName.LANGUAGE
+            and event.arg.strip().lower() in self.content.languages
+        ):
+            return self.draft_language(event.arg.strip().lower(), draft)
+        response = self._handle(event)
+        return self.with_continue(response) if draft is not None else response
+
+    def _drafter_start(self, event: Text, draft: Draft | None) -> Response | None:
+        """The drafter, when a short message asks for it ("help me write a complaint") and
+        nobody is in danger; in the language it is written in."""
+        if self._typed.get(_command_key(event.text)) is not None:
+            return None
+        wanting = [code for code in self.content.languages if self.wants_drafter(event.text, code)]
+        if not wanting:
+            return None
+        found = self.match(event.text, event.lang_hint, None)
+        if found.danger:
+            return None
+        lang = next(
+            (c for c in (draft.lang if draft else None, found.lang) if c in wanting), wanting[0]
+        )
+        return self.draft_press(Payload(Action.SHOW, lang, DraftView(DraftOp.START)), draft)
+
+    def _handle(self, event: Event) -> Response:
         match event:
             case Text():
                 return self.answer(event)[1]

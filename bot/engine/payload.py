@@ -41,6 +41,8 @@ class Kind(StrEnum):
     LANGUAGES = "L"  # the language chooser
     TOPIC_LANGUAGES = "T"  # the chooser, opened from an answer: a choice shows that answer
     NODE_LANGUAGES = "N"  # the chooser, opened from a guided step: a choice shows that step
+    DRAFT = "d"  # a step of the complaint drafter
+    DRAFT_LANGUAGES = "W"  # the chooser, opened from the drafter: a choice shows the same step
 
 
 class PayloadError(ValueError):
@@ -174,6 +176,43 @@ class NodeLanguagesView(View):
     node: str
 
 
+class DraftOp(StrEnum):
+    """What a drafter button does."""
+
+    START = "s"  # open the drafter (or offer to continue the draft in progress)
+    RESUME = "r"  # show the step the draft is at
+    NEW = "n"  # drop the draft in progress and start again
+    PICK = "p"  # press an option of the step
+    SKIP = "k"
+    DONE = "d"  # finish a step where several options can be chosen
+    BACK = "b"
+    DELETE = "x"
+
+
+@dataclass(frozen=True)
+class DraftView(View):
+    """A drafter button. `step` is the step it was shown at (a press from an older step only
+    shows the current one); `option` the option's index, else 0. The answers themselves never
+    travel in a payload."""
+
+    kind = Kind.DRAFT
+    op: str
+    step: int = 0
+    option: int = 0
+
+    @classmethod
+    def unpack(cls, arg: str) -> View | None:
+        view = super().unpack(arg)
+        if not isinstance(view, DraftView) or view.op not in set(DraftOp):
+            return None
+        return view
+
+
+@dataclass(frozen=True)
+class DraftLanguagesView(View):
+    kind = Kind.DRAFT_LANGUAGES
+
+
 VIEWS: dict[Kind, type[View]] = {
     view.kind: view
     for view in (
@@ -188,6 +227,8 @@ VIEWS: dict[Kind, type[View]] = {
         LanguagesView,
         TopicLanguagesView,
         NodeLanguagesView,
+        DraftView,
+        DraftLanguagesView,
     )
 }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.engine.draft import KEEP, Draft, Keep
+
 
 @dataclass(frozen=True)
 class Button:
@@ -83,6 +85,9 @@ class UsageKind(StrEnum):
     DANGER = "danger"
     COMMAND = "command"
     UNDELIVERED = "undelivered"  # a reply dropped: the platform asked to wait too long, or failed
+    DRAFT_STARTED = "draft_started"  # the complaint drafter opened (never what was written)
+    DRAFT_DONE = "draft_done"  # a complaint drafted to the end; topic: the authority's kind
+    DRAFT_DELETED = "draft_deleted"  # "Delete my answers" pressed
 
 
 @dataclass(frozen=True)
@@ -96,9 +101,11 @@ class Usage:
 
 @dataclass(frozen=True)
 class Response:
-    """The engine's answer to one event: the language it chose, the replies in order, and the
-    usage events to count."""
+    """The engine's answer to one event: the language it chose, the replies in order, the
+    usage events to count, and the chat's complaint draft after it (`KEEP`: unchanged; None:
+    there is none, or it is deleted now)."""
 
     lang: str
     replies: tuple[Reply, ...]
     usage: tuple[Usage, ...] = field(default=())
+    draft: Draft | Keep | None = KEEP

@@ -9,6 +9,9 @@ from bot.content.model import Language, Tree
 from bot.engine.copy import Copy
 from bot.engine.payload import (
     Action,
+    DraftLanguagesView,
+    DraftOp,
+    DraftView,
     LanguagesView,
     ListedView,
     LocationView,
@@ -55,6 +58,8 @@ class Screens(Copy):
                 return self._languages(lang, TopicView(topic))
             case NodeLanguagesView(tree=tree_id, node=node_id):
                 return self._languages(lang, NodeView(tree_id, node_id))
+            case DraftLanguagesView():
+                return self._languages(lang, DraftView(DraftOp.RESUME))
             case TopicView(topic=topic):
                 if topic not in language.entries:
                     return None
@@ -122,6 +127,11 @@ class Screens(Copy):
                     encode(Action.SHOW, lang, NodeView(guide.id, guide.start)),
                 )
             )
+        drafter = self.content.languages[lang].drafter
+        if drafter is not None and topic in drafter.topics:
+            buttons.append(
+                Button(drafter.button, encode(Action.SHOW, lang, DraftView(DraftOp.START)))
+            )
         buttons.extend(self._topic_buttons(lang, entry.related[:RELATED_MAX]))
         view = TopicView(topic)
         buttons.append(Button(_("👍 Yes"), encode(Action.HELPFUL, lang, view)))
@@ -147,6 +157,8 @@ class Screens(Copy):
                 view = LocationView()
             elif option.action == "choose_state":
                 view = StatesView()
+            elif option.action == "write_complaint":
+                view = DraftView(DraftOp.START)
             else:
                 view = OutcomeView(tree.id, node_id, index)
             buttons.append(Button(option.label, encode(Action.SHOW, lang, view)))

@@ -13,6 +13,9 @@ from bot.content.model import Content
 from bot.content.problems import Report
 from bot.engine.payload import (
     Action,
+    DraftLanguagesView,
+    DraftOp,
+    DraftView,
     NodeLanguagesView,
     NodeView,
     OutcomeView,
@@ -41,6 +44,11 @@ def views(content: Content, code: str) -> list[View]:
                 for k in range(len(option.topics))
             )
     found.extend(StateView(s) for s in content.states)
+    if lang.drafter is not None:
+        found.append(DraftLanguagesView())
+        for index, step in enumerate(lang.drafter.steps):
+            found.extend(DraftView(op, index) for op in DraftOp)
+            found.extend(DraftView(DraftOp.PICK, index, k) for k in range(len(step.options)))
     return found
 
 

@@ -50,7 +50,7 @@ from bot.channels.pipeline import Pipeline
 from bot.channels.webhook import read_json
 from bot.config import Settings
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
-from bot.engine.payload import Kind, decode
+from bot.engine.payload import DraftOp, DraftView, Kind, decode
 from bot.engine.replies import Reply, Response, TextReply
 from bot.handlers.telegram_render import Outgoing, render
 from bot.handlers.telegram_request import JSONRequest, PollingRequest
@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # edited messages are never even fetched
 NAVIGATION = {Kind.NODE, Kind.MENU, Kind.STATES, Kind.LANGUAGES}  # presses that edit in place
+# Presses on a drafter step edit that step into the next (choosing several options edits it in
+# place too); "Continue my complaint" under an answer sends a new message and keeps the answer.
+DRAFT_STEP_OPS = {DraftOp.PICK, DraftOp.SKIP, DraftOp.DONE, DraftOp.BACK}
 SEND_ATTEMPTS = 4
 RETRY_AFTER_ATTEMPTS = 3
 # At the drain deadline minus this, no new update is started: the ones being answered get this
@@ -467,7 +470,10 @@ class TelegramChannel:
         payload = decode(data)
         editable = (
             payload is not None
-            and payload.view.kind in NAVIGATION
+            and (
+                payload.view.kind in NAVIGATION
+                or (isinstance(payload.view, DraftView) and payload.view.op in DRAFT_STEP_OPS)
+            )
             and len(response.replies) == 1
             and isinstance(response.replies[0], TextReply)
             and isinstance(query.message, Message)
