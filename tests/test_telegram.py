@@ -513,3 +513,61 @@ async def test_recorded_update_shapes_get_the_replies_a_user_would_expect(bot: R
         if not expected[shape["expect"]]:
             wrong.append((shape["name"], first[:60]))
     assert not wrong, wrong
+
+
+async def test_a_complaint_drafted_on_telegram_leaves_no_trace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The drafter end to end: presses edit the step in place, typed answers get the next step,
+    the complaint arrives as plain messages; then the database files (WAL included) and the
+    logs are searched for every typed answer, and only counts are found."""
+    caplog.set_level(logging.DEBUG)
+    typed = {
+        "place": "Puente Zaragoza Xoconostle",
+        "what": "The officer Tlacaelel took my passport and laughed",
+        "asked": "250 dollars Quimichin",
+        "who": "badge ZX-99812",
+    }
+    async with FakeBotAPI() as api:
+        settings = base_settings(tmp_path, api)
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(serve(settings, stop, started))
+        await started.wait()
+        await api.wait_for("getUpdates")
+        bot = Running(api, settings, stop, task)
+        step = await bot.say("help me write a complaint", language="en")
+        assert step.params["text"].startswith("I will help you write your complaint")
+        step = await bot.press(step, "Customs")
+        assert step.params["text"].startswith("Step 2 of 8")
+        step = await bot.say(typed["place"], language="en")
+        step = await bot.press(step, "Yesterday")
+        step = await bot.say(typed["what"], language="en")
+        step = await bot.say(typed["asked"], language="en")
+        step = await bot.say(typed["who"], language="en")
+        step = await bot.press(step, "Photos")
+        assert "✅ Photos" in [b["text"] for b in bot.keyboard(step)]
+        step = await bot.press(step, "✅ Done")
+        step = await bot.press(step, "An investigation")
+        before = len(api.calls_to("sendMessage"))
+        api.queue(api.press_update(bot.button(step, "✅ Done"), USER))
+        sent = (await api.wait_for("sendMessage", before + 5))[before:]
+        letter, spanish, where = sent[1].params, sent[3].params, sent[4].params
+        assert letter["text"].startswith("COMPLAINT") and "reply_markup" not in letter
+        assert all(value in letter["text"] for value in typed.values())
+        assert "La presento contra personal de la aduana (ANAM)." in spanish["text"]
+        assert "sidec.buengobierno.gob.mx" in where["text"]
+        stop.set()
+        assert await task == 0
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("usage.db")]
+    blob = b"".join(p.read_bytes() for p in files)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for what, value in typed.items():
+        for word in value.split():
+            if len(word) > 5:
+                assert word.encode() not in blob, f"{what} ({word}) found in the database files"
+                assert word not in logged, f"{what} ({word}) found in the logs"
+    with sqlite3.connect(settings.db_path) as db:
+        events = dict(
+            db.execute("SELECT event || ':' || topic, SUM(count) FROM usage GROUP BY 1").fetchall()
+        )
+    assert events["draft_started:"] == 1 and events["draft_done:customs"] == 1

@@ -509,3 +509,32 @@ async def test_a_sender_or_id_that_whatsapp_never_sends_gets_no_reply(wa: WhatsA
     await wa.post(wa.envelope(wa.message("text", text={"body": "como pido asilo"})))
     await wa.graph.wait_recipient(USER, 1)
     assert [text_of(m)[:11] for m in wa.graph.sent] == ["Pedir asilo"]
+
+
+async def test_a_complaint_drafted_on_whatsapp_within_its_limits(wa: WhatsApp) -> None:
+    """Every drafter message passes WhatsApp's limits (checked in `send`); steps with many
+    options become lists, and the complaint itself goes as plain text to copy."""
+    answer = await wa.text("me pidieron mordida en el retén", expect=2)
+    start = options(answer[1])["✍️ Ayúdame a escribirla"]
+    first = await wa.press(start, kind="list_reply", expect=2)  # 8 options + 4 nav: two lists
+    assert text_of(first[0]).startswith("Te ayudo a escribir tu queja")
+    assert first[0]["interactive"]["type"] == "list"
+    (place,) = await wa.press(options(first[0])["Guardia Nacional"], kind="list_reply")
+    assert text_of(place).startswith("Paso 2 de 8") and place["interactive"]["type"] == "list"
+    (when,) = await wa.text("carretera Coatzacoalcos–Minatitlán km 8")
+    (what,) = await wa.press(options(when)["Hoy"], kind="list_reply")
+    assert text_of(what).startswith("Paso 4 de 8")
+    (asked,) = await wa.text("Me revisaron la mochila y se llevaron mi dinero")
+    assert text_of(asked).startswith("Paso 5 de 8")
+    (who,) = await wa.text("600 pesos")
+    (evidence,) = await wa.press(options(who)["⏭️ Saltar"], kind="list_reply")
+    (wants,) = await wa.press(options(evidence)["⏭️ Saltar"], kind="list_reply")
+    (more,) = await wa.press(options(wants)["Que no pase a otros"], kind="list_reply")
+    done = await wa.press(options(more)["✅ Listo"], kind="list_reply", expect=3)
+    letter = done[1]
+    assert letter["type"] == "text"
+    body = letter["text"]["body"]
+    assert body.startswith("QUEJA") and "elementos de la Guardia Nacional" in body
+    assert "carretera Coatzacoalcos–Minatitlán km 8" in body and "600 pesos" in body
+    assert "que no le pase a otras personas" in body
+    assert "sidec.buengobierno.gob.mx" in text_of(done[2])
