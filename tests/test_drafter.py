@@ -97,7 +97,9 @@ def test_spanish_start_to_finish_with_buttons_and_three_typed_answers(chat: Chat
     assert {"⏭️ Saltar", "🗑️ Borrar mis respuestas"} <= set(labels(first))
     chat.press("Migración (INM)")
     chat.say("retén de La Ventosa, Oaxaca, km 12")  # typed 1
-    chat.press("Ayer")
+    time = chat.press("Ayer")
+    assert "¿A qué hora, más o menos?" in text(time)
+    chat.press("Saltar")  # the day stays; no time given
     chat.say("Dos agentes revisaron mis papeles y dijeron que eran falsos; me bajaron del camión")
     chat.say("1000 pesos")  # typed 3
     chat.press("Saltar")  # no name or badge seen
@@ -110,7 +112,7 @@ def test_spanish_start_to_finish_with_buttons_and_three_typed_answers(chat: Chat
     assert letter.startswith("QUEJA")
     assert "agentes del Instituto Nacional de Migración (INM)" in letter
     assert "retén de La Ventosa, Oaxaca, km 12" in letter
-    assert "el 28 de noviembre de 2026" in letter
+    assert "Sucedió el 28 de noviembre de 2026." in letter
     assert "Dos agentes revisaron mis papeles" in letter
     assert "Me pidieron o me quitaron 1000 pesos." in letter
     assert "fotos y testigos que vieron lo que pasó" in letter
@@ -362,12 +364,27 @@ def test_the_console_drafts_with_numbered_buttons(drafting: Engine) -> None:
     press("Policía de tránsito")
     console.handle_line("crucero de la avenida Central, Tuxtla Gutiérrez")
     press("Hoy")
+    console.handle_line("como a las 7 de la mañana")
     console.handle_line("Me detuvieron sin motivo y me pidieron dinero para no llevarse el carro")
     press("Dinero")
     for _ in range(3):
         press("Saltar")
     shown = out.getvalue()
-    assert "Sucedió el 29 de noviembre de 2026." in shown
+    assert "Sucedió el 29 de noviembre de 2026 (como a las 7 de la mañana)." in shown
     assert "La presento contra agentes de tránsito." in shown
     assert "Asuntos Internos" in shown and "Contraloría" in shown and "089" in shown
     assert console.pipeline.drafts.get("console") is None
+
+
+def test_the_time_after_today_goes_in_both_copies(chat: Chat) -> None:
+    chat.say("help me write a complaint")
+    chat.press("Customs")
+    chat.press("Skip")
+    chat.press("Today")
+    chat.say("around 3 in the afternoon")
+    for _ in range(5):  # what, asked, who, evidence, wants
+        done = chat.press("Skip")
+    assert "This was on 29 November 2026 (around 3 in the afternoon)." in done.replies[1].text
+    assert (
+        "Sucedió el 29 de noviembre de 2026 («around 3 in the afternoon»)." in done.replies[3].text
+    )

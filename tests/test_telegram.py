@@ -524,6 +524,7 @@ async def test_a_complaint_drafted_on_telegram_leaves_no_trace(
     caplog.set_level(logging.DEBUG)
     typed = {
         "place": "Puente Zaragoza Xoconostle",
+        "time": "around midnight Zacatzontli",
         "what": "The officer Tlacaelel took my passport and laughed",
         "asked": "250 dollars Quimichin",
         "who": "badge ZX-99812",
@@ -541,6 +542,8 @@ async def test_a_complaint_drafted_on_telegram_leaves_no_trace(
         assert step.params["text"].startswith("Step 2 of 8")
         step = await bot.say(typed["place"], language="en")
         step = await bot.press(step, "Yesterday")
+        assert step.params["text"].startswith("About what time?")
+        step = await bot.say(typed["time"], language="en")
         step = await bot.say(typed["what"], language="en")
         step = await bot.say(typed["asked"], language="en")
         step = await bot.say(typed["who"], language="en")

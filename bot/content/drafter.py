@@ -111,7 +111,7 @@ def read_drafter(report: Report, path: Path, review_required: bool = False) -> D
 
 
 def _read_step(r: _Reader) -> DraftStep:
-    r.check_keys(("id", "kind", "prompt", "sentence"), ("options", "max_chars"))
+    r.check_keys(("id", "kind", "prompt", "sentence"), ("options", "max_chars", "time_prompt"))
     kind = r.text("kind")
     if kind and kind not in KINDS:
         r.error(
@@ -141,6 +141,9 @@ def _read_step(r: _Reader) -> DraftStep:
         r.error("options", f"{r.what}: a 'date' step has the options {', '.join(DATE_OPTIONS)}")
     _check_ids(r, "options", [o.id for o in options])
     max_chars = int(r.number("max_chars", 20, TEXT_MAX)) if "max_chars" in r.data else 300
+    time_prompt = r.text("time_prompt", max_len=limits.PROMPT_MAX, required=False)
+    if time_prompt and kind != "date":
+        r.error("time_prompt", f"{r.what}: only a 'date' step asks for the time")
     return DraftStep(
         id=r.text("id"),
         kind=kind,
@@ -148,6 +151,7 @@ def _read_step(r: _Reader) -> DraftStep:
         sentence=sentence,
         options=tuple(options),
         max_chars=max_chars,
+        time_prompt=time_prompt,
     )
 
 
@@ -175,7 +179,10 @@ def shape(drafter: Drafter) -> tuple[object, ...]:
     """What must be the same in every language: steps, their kinds and options, channels and
     when they apply, and the answers that offer the drafter."""
     return (
-        tuple((s.id, s.kind, tuple(o.id for o in s.options)) for s in drafter.steps),
+        tuple(
+            (s.id, s.kind, tuple(o.id for o in s.options), bool(s.time_prompt))
+            for s in drafter.steps
+        ),
         tuple((c.id, c.when) for c in drafter.channels),
         drafter.topics,
     )

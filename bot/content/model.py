@@ -126,6 +126,7 @@ class DraftStep:
     sentence: str
     options: tuple[DraftOption, ...] = ()
     max_chars: int = 300
+    time_prompt: str = ""  # a "date" step: asked after "today"/"yesterday" ("about what time?")
 
 
 @dataclass(frozen=True)

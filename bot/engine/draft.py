@@ -14,11 +14,13 @@ from enum import Enum
 
 @dataclass(frozen=True)
 class Answer:
-    """One step's answer: options pressed, or typed text, or a day ("today", "yesterday")."""
+    """One step's answer: options pressed, or typed text, or a day ("today", "yesterday") and
+    the time typed after it."""
 
     picks: tuple[str, ...] = ()  # option ids
     text: str = ""  # as typed, never translated or changed
     day: date | None = None
+    time: str = ""  # typed after a day button, as typed
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,8 @@ class Drafting(Copy):
             draft = draft.at(max(0, draft.step - 1))
             return self._draft_response(lang, self._step(lang, draft), usage, draft)
         if op is DraftOp.SKIP:
+            if _awaits_time(step, draft.answer(step.id)):
+                return self._advance(lang, draft, usage)  # the day stays; only the time is skipped
             return self._advance(lang, draft.with_answer(step.id, None), usage)
         if op is DraftOp.DONE:
             return self._advance(lang, draft, usage)
@@ -149,7 +151,10 @@ class Drafting(Copy):
         day = None
         if step.kind == "date":
             day = self.today() - timedelta(days=0 if option.id == "today" else 1)
-        return self._advance(lang, draft.with_answer(step.id, Answer((option.id,), day=day)), usage)
+        draft = draft.with_answer(step.id, Answer((option.id,), day=day))
+        if _awaits_time(step, draft.answer(step.id)):  # "today": and about what time?
+            return self._draft_response(lang, self._step(lang, draft), usage, draft)
+        return self._advance(lang, draft, usage)
 
     def draft_text(self, event: Text, draft: Draft) -> Response | None:
         """A typed message while a draft is open: the step's answer, or None when it is not one
@@ -185,7 +190,13 @@ class Drafting(Copy):
         if found.danger:
             first.append(self._emergency(lang))
             usage.append(Usage(UsageKind.DANGER, lang))
-        response = self._advance(lang, draft.with_answer(step.id, Answer(text=text)), usage)
+        given = draft.answer(step.id)
+        answer = (
+            dataclasses.replace(given, time=text)
+            if given is not None and _awaits_time(step, given)
+            else Answer(text=text)
+        )
+        response = self._advance(lang, draft.with_answer(step.id, answer), usage)
         return dataclasses.replace(response, replies=(*first, *response.replies))
 
     def with_continue(self, response: Response) -> Response:
@@ -234,8 +245,14 @@ class Drafting(Copy):
                 parts.append("ⓘ " + _("Not yet checked by a native speaker."))
         if note:
             parts.append(note)
-        parts.append(step.prompt)
         answer = draft.answer(step.id)
+        if _awaits_time(step, answer):
+            return TextReply(
+                "\n\n".join([*parts, step.time_prompt]),
+                (self._draft_button(lang, _("⏭️ Skip"), DraftOp.SKIP, draft.step),),
+                self._step_nav(lang, draft),
+            )
+        parts.append(step.prompt)
         picked = answer.picks if answer else ()
         if step.kind == "choose_many" and picked:
             chosen = [o.text for o in step.options if o.id in picked]
@@ -253,13 +270,18 @@ class Drafting(Copy):
             buttons.append(self._draft_button(lang, _("✅ Done"), DraftOp.DONE, draft.step))
         else:
             buttons.append(self._draft_button(lang, _("⏭️ Skip"), DraftOp.SKIP, draft.step))
+        return TextReply("\n\n".join(parts), tuple(buttons), self._step_nav(lang, draft))
+
+    def _step_nav(self, lang: str, draft: Draft) -> tuple[Button, ...]:
+        """Back (after the first step), Delete my answers, Menu, and the language."""
+        _ = self._t(lang)
         nav = []
         if draft.step > 0:
             nav.append(self._draft_button(lang, _("⬅️ Back"), DraftOp.BACK, draft.step))
         nav.append(self._draft_button(lang, _("🗑️ Delete my answers"), DraftOp.DELETE))
         nav.append(Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())))
         nav.extend(self._drafter_language_button(lang))
-        return TextReply("\n\n".join(parts), tuple(buttons), tuple(nav))
+        return tuple(nav)
 
     def _drafter_language_button(self, lang: str) -> tuple[Button, ...]:
         buttons = self._language_buttons(lang, DraftView(DraftOp.RESUME))
@@ -372,6 +394,9 @@ class Drafting(Copy):
                     month=drafter.months[answer.day.month - 1],
                     year=answer.day.year,
                 )
+                if answer.time:
+                    value += f" ({'«' + answer.time + '»' if quote else answer.time})"
+                    typed = typed or quote
             else:
                 chosen = [o.text for o in step.options if o.id in answer.picks]
                 if not chosen:
@@ -397,6 +422,13 @@ class Drafting(Copy):
             if answer.text:
                 given.add(f"{step.id}.typed")
         return [c for c in drafter.channels if given.intersection(c.when)]
+
+
+def _awaits_time(step: DraftStep, answer: Answer | None) -> bool:
+    """A date step answered with "today" or "yesterday" and asking next for the time."""
+    return bool(
+        step.time_prompt and answer is not None and answer.day is not None and not answer.time
+    )
 
 
 def _join(items: list[str], conjunction: str) -> str:
