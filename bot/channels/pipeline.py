@@ -29,6 +29,7 @@ from cachetools import TTLCache
 from bot.engine.draft import Draft
 from bot.engine.engine import Engine
 from bot.engine.events import Event, Text
+from bot.engine.recall import Kept, Question, Recall
 from bot.engine.replies import Response, Usage, UsageKind
 from bot.i18n import N_
 from bot.memory import FloodGuard, Verdict, forgetting
@@ -40,9 +41,13 @@ LANGUAGE_MEMORY = 6 * 3600.0  # seconds a chat's language is remembered after it
 # and nowhere else: never on disk, in the stats, the logs or the shared database. With several
 # workers a draft stays in the worker that holds it (README, "Several workers").
 DRAFT_MEMORY = 30 * 60.0
+# Seconds a chat's last question is held (in memory) so that "Send my question to the team" can
+# work; the next message replaces it. It reaches disk only on that press, scrubbed.
+QUESTION_MEMORY = 30 * 60.0
 SLOW_DOWN = N_("You are sending many messages. Please wait a minute, then write again.")
 
 Record = Callable[[str, Iterable[Usage]], None]
+Keep = Callable[[str, Kept], None]  # (channel, a question the person chose to send)
 
 
 def _ignore(channel: str, usage: Iterable[Usage]) -> None:
@@ -58,6 +63,8 @@ class Pipeline:
         record: where usage events go (`UsageStore.record`); nothing is counted without it.
         flood: the flood guard; None for a channel with one trusted user (the console).
         size: at most this many chats remembered at once (the oldest are forgotten first).
+        keep: where questions people choose to send go (`CountingStore.keep`); without it, or
+            with ORIENTA_INBOX=off, the offer is never made.
     """
 
     def __init__(
@@ -67,6 +74,7 @@ class Pipeline:
         record: Record = _ignore,
         flood: FloodGuard | None = None,
         size: int = 200_000,
+        keep: Keep | None = None,
     ) -> None:
         self.channel = channel
         self._engine = engine
@@ -74,6 +82,10 @@ class Pipeline:
         self.flood = flood
         self.languages: TTLCache[Hashable, str] = forgetting(LANGUAGE_MEMORY, size)
         self.drafts: TTLCache[Hashable, Draft] = forgetting(DRAFT_MEMORY, size)
+        self.questions: TTLCache[Hashable, Question] = forgetting(QUESTION_MEMORY, size)
+        # Chats that were offered the inbox: once a conversation (as long as the language).
+        self.offered: TTLCache[Hashable, bool] = forgetting(LANGUAGE_MEMORY, size)
+        self._keep = keep
         # Free text is answered in worker threads, but matching is mostly Python, which holds
         # the GIL: more threads at once than cores only fight over it (measured: a WhatsApp
         # burst was answered 2.6 times slower with 6 threads matching at once than with 2).
@@ -115,20 +127,23 @@ class Pipeline:
         (tens of milliseconds of C code that releases the GIL), so it is answered in a worker
         thread and the loop keeps serving other chats; nothing else calls a model."""
         engine = self.engine
-        draft = self.drafts.get(chat)
+        draft, recall = self.drafts.get(chat), self.recall(chat)
         if isinstance(event, Text):
             async with self._matching:
-                response = await asyncio.to_thread(engine.handle, event, draft)
+                response = await asyncio.to_thread(engine.handle, event, draft, recall)
         else:
-            response = engine.handle(event, draft)
+            response = engine.handle(event, draft, recall)
         self.count(chat, response)
         return response
 
     def answer_now(self, chat: Hashable, event: Event) -> Response:
         """`answer` without an event loop (the console)."""
-        response = self.engine.handle(event, self.drafts.get(chat))
+        response = self.engine.handle(event, self.drafts.get(chat), self.recall(chat))
         self.count(chat, response)
         return response
+
+    def recall(self, chat: Hashable) -> Recall:
+        return Recall(self.questions.get(chat), chat in self.offered, self._keep is not None)
 
     def count(self, chat: Hashable, response: Response) -> None:
         self.languages[chat] = response.lang
@@ -136,6 +151,14 @@ class Pipeline:
             self.drafts.pop(chat, None)
         elif isinstance(response.draft, Draft):
             self.drafts[chat] = response.draft  # set again: 30 more minutes from this step
+        if response.question is None:
+            self.questions.pop(chat, None)
+        elif isinstance(response.question, Question):
+            self.questions[chat] = response.question
+        if response.offered:
+            self.offered[chat] = True
+        if response.keep is not None and self._keep is not None:
+            self._keep(self.channel, response.keep)
         self.record(response.usage)
 
     def record(self, usage: Iterable[Usage]) -> None:

@@ -14,15 +14,18 @@ from bot.engine import geo
 from bot.engine.draft import Draft
 from bot.engine.drafting import Drafting, mexico_today
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text, Unsupported
+from bot.engine.inbox import Inbox
 from bot.engine.payload import (
     Action,
     DraftOp,
     DraftView,
+    InboxView,
     MenuView,
     Payload,
     TopicView,
     decode,
 )
+from bot.engine.recall import Recall
 from bot.engine.replies import (
     Button,
     PlaceHit,
@@ -42,7 +45,7 @@ NEAREST_COUNT = 3
 FAR_KM = 300.0  # beyond this the "nearest" group is no practical help on foot
 
 
-class Engine(Screens, Drafting):
+class Engine(Screens, Drafting, Inbox):
     """The bot's behaviour: events in, replies out; pure and synchronous.
 
     Args:
@@ -74,17 +77,24 @@ class Engine(Screens, Drafting):
 
     # ------------------------------------------------------------------ entry point
 
-    def handle(self, event: Event, draft: Draft | None = None) -> Response:
+    def handle(
+        self, event: Event, draft: Draft | None = None, recall: Recall | None = None
+    ) -> Response:
         """The response to `event`. `draft`: the chat's complaint draft, if one is open; the
-        response says what it becomes (`Response.draft`)."""
+        response says what it becomes (`Response.draft`). `recall`: what the channel holds for
+        the question inbox (nothing is offered without it)."""
+        recall = recall or Recall()
         if isinstance(event, Press):
             payload = decode(event.payload)
-            if (
-                payload is not None
-                and isinstance(payload.view, DraftView)
-                and payload.lang in self.content.languages
-            ):
-                return self.draft_press(payload, draft)
+            if payload is not None and payload.lang in self.content.languages:
+                if isinstance(payload.view, DraftView):
+                    return self.draft_press(payload, draft)
+                if isinstance(payload.view, InboxView):
+                    return self.keep_press(payload.lang, payload.view, recall)
+                if payload.action is Action.NOT_HELPFUL and isinstance(payload.view, TopicView):
+                    response = self._handle(event)
+                    response = self.after_not_helpful(payload.view.topic, response, recall)
+                    return self.with_continue(response) if draft is not None else response
         if isinstance(event, Text):
             if draft is not None:
                 typed = self.draft_text(event, draft)
@@ -100,7 +110,11 @@ class Engine(Screens, Drafting):
             and event.arg.strip().lower() in self.content.languages
         ):
             return self.draft_language(event.arg.strip().lower(), draft)
-        response = self._handle(event)
+        if isinstance(event, Text) and self._typed.get(_command_key(event.text)) is None:
+            found, response = self.answer(event)
+            response = self.after_text(event, found, response, recall)
+        else:
+            response = self._handle(event)
         return self.with_continue(response) if draft is not None else response
 
     def _drafter_start(self, event: Text, draft: Draft | None) -> Response | None:

@@ -43,6 +43,7 @@ class Kind(StrEnum):
     NODE_LANGUAGES = "N"  # the chooser, opened from a guided step: a choice shows that step
     DRAFT = "d"  # a step of the complaint drafter
     DRAFT_LANGUAGES = "W"  # the chooser, opened from the drafter: a choice shows the same step
+    INBOX = "q"  # "Send my question to the team": `tag` names the question it was offered for
 
 
 class PayloadError(ValueError):
@@ -213,6 +214,12 @@ class DraftLanguagesView(View):
     kind = Kind.DRAFT_LANGUAGES
 
 
+@dataclass(frozen=True)
+class InboxView(View):
+    kind = Kind.INBOX
+    tag: str
+
+
 VIEWS: dict[Kind, type[View]] = {
     view.kind: view
     for view in (
@@ -229,6 +236,7 @@ VIEWS: dict[Kind, type[View]] = {
         NodeLanguagesView,
         DraftView,
         DraftLanguagesView,
+        InboxView,
     )
 }
 

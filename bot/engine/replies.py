@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.engine.draft import KEEP, Draft, Keep
+from bot.engine.recall import Kept, Question
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ class UsageKind(StrEnum):
     DRAFT_STARTED = "draft_started"  # the complaint drafter opened (never what was written)
     DRAFT_DONE = "draft_done"  # a complaint drafted to the end; topic: the authority's kind
     DRAFT_DELETED = "draft_deleted"  # "Delete my answers" pressed
+    INBOX_OFFERED = "inbox_offered"  # "Send my question to the team" shown
+    INBOX_SENT = "inbox_sent"  # ...and pressed: a scrubbed question kept for staff
+    # Staff working through the inbox (channel "admin" or "cli"): counts, never who.
+    INBOX_PHRASING = "inbox_phrasing"
+    INBOX_OUT_OF_SCOPE = "inbox_out_of_scope"
+    INBOX_DELETED = "inbox_deleted"
 
 
 @dataclass(frozen=True)
@@ -103,9 +110,14 @@ class Usage:
 class Response:
     """The engine's answer to one event: the language it chose, the replies in order, the
     usage events to count, and the chat's complaint draft after it (`KEEP`: unchanged; None:
-    there is none, or it is deleted now)."""
+    there is none, or it is deleted now). For the question inbox: the question to hold in memory
+    (`question`, KEEP or None likewise), whether the offer was just made (`offered`), and the
+    scrubbed question the person chose to send (`keep`)."""
 
     lang: str
     replies: tuple[Reply, ...]
     usage: tuple[Usage, ...] = field(default=())
     draft: Draft | Keep | None = KEEP
+    question: Question | Keep | None = KEEP
+    offered: bool = False
+    keep: Kept | None = None

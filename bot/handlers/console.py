@@ -16,6 +16,7 @@ from typing import TextIO
 from bot.channels.pipeline import Pipeline
 from bot.engine.engine import Engine
 from bot.engine.events import Command, CommandName, Event, Location, Press, Text
+from bot.engine.recall import Kept
 from bot.engine.replies import (
     Button,
     LocationRequest,
@@ -51,6 +52,7 @@ class ConsoleChat:
         out: TextIO,
         lang: str | None = None,
         count: Callable[[Iterable[Usage]], None] | None = None,
+        keep: Callable[[Kept], None] | None = None,
     ) -> None:
         self.engine = engine
         self.out = out
@@ -58,7 +60,14 @@ class ConsoleChat:
         self.buttons: list[Button] = []
         counter = count or (lambda usage: None)
         # The same per-message steps as every channel; one user, so no flood guard.
-        self.pipeline = Pipeline(CHANNEL, lambda: engine, lambda _channel, usage: counter(usage))
+        # Questions sent to the team go where `keep` puts them (`orienta chat`: the usage
+        # database); without it the console never offers to send one.
+        self.pipeline = Pipeline(
+            CHANNEL,
+            lambda: engine,
+            lambda _channel, usage: counter(usage),
+            keep=(lambda _channel, kept: keep(kept)) if keep else None,
+        )
 
     def start(self) -> None:
         self.show(self.pipeline.answer_now(CHANNEL, Command(CommandName.START, self.lang)))

@@ -215,7 +215,12 @@ class TelegramChannel:
         self.runtime = runtime
         self.settings = settings
         self.pipeline = Pipeline(
-            CHANNEL, lambda: runtime.engine, runtime.stats.record, FloodGuard(), size=100_000
+            CHANNEL,
+            lambda: runtime.engine,
+            runtime.stats.record,
+            FloodGuard(),
+            size=100_000,
+            keep=runtime.stats.keep if settings.inbox else None,
         )
         self.webhook_secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         self.application = self._build()

@@ -68,7 +68,11 @@ class WhatsAppChannel:
         self.verify_token = settings.whatsapp_verify_token or ""
         self.seen: TTLCache[str, bool] = forgetting(DELIVERY_MEMORY, 200_000)
         self.pipeline = Pipeline(
-            CHANNEL, lambda: runtime.engine, runtime.stats.record, FloodGuard()
+            CHANNEL,
+            lambda: runtime.engine,
+            runtime.stats.record,
+            FloodGuard(),
+            keep=runtime.stats.keep if settings.inbox else None,
         )
         self.client: httpx.AsyncClient | None = None
         # One mailbox and at most one worker per sender: a conversation's replies go out in
