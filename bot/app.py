@@ -100,7 +100,7 @@ async def serve(
     if settings.db_url:
         from bot.stats.postgres import ERRORS, PostgresStore
 
-        stats = PostgresStore(settings.db_url)
+        stats = PostgresStore(settings.db_url, inbox_days=settings.inbox_days)
         try:
             await stats.connect()
         except ERRORS as exc:
@@ -112,7 +112,7 @@ async def serve(
             )
             return 2
     else:
-        stats = UsageStore(settings.db_path)
+        stats = UsageStore(settings.db_path, inbox_days=settings.inbox_days)
     await stats.start()
     runtime = Runtime(engine, stats, settings.content_dir, settings.locale_dir, matching)
     stop = stop or asyncio.Event()

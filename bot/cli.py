@@ -9,9 +9,10 @@ import json
 import logging
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.content.model import Content
 from bot.content.problems import ContentError, Report
 from bot.engine.engine import Engine
 from bot.engine.events import Text
+from bot.engine.recall import Kept
 from bot.engine.replies import Response
 from bot.engine.views import ENGINE_CHECKS
 from bot.matching.embedder import EmbedderUnavailable
@@ -98,6 +100,21 @@ def _parser() -> argparse.ArgumentParser:
         "--db", help="usage database: a SQLite file or a postgresql:// URL (env ORIENTA_DB)"
     )
     stats.set_defaults(func=_stats)
+
+    inbox = sub.add_parser(
+        "inbox", help="questions people chose to send to the team (scrubbed): list or export"
+    )
+    inbox_sub = inbox.add_subparsers(dest="inbox_command", required=True)
+    listing = inbox_sub.add_parser("list", help="the inbox by day, language and guessed topic")
+    export = inbox_sub.add_parser(
+        "export", help="ready-to-paste YAML blocks per topic, or CSV (to stdout)"
+    )
+    export.add_argument("--format", choices=("yaml", "csv"), default="yaml")
+    for command in (listing, export):
+        command.add_argument(
+            "--db", help="usage database: a SQLite file or a postgresql:// URL (env ORIENTA_DB)"
+        )
+        command.set_defaults(func=_inbox)
 
     content = sub.add_parser("content", help="work with the content files")
     content_sub = content.add_subparsers(metavar="ACTION")
@@ -193,6 +210,28 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-28") from None
 
 
+def _inbox(args: argparse.Namespace) -> int:
+    from bot.stats.inbox import export_csv, export_yaml
+    from bot.stats.store import read_inbox
+
+    env = Settings.from_env()
+    items = asyncio.run(read_inbox(args.db or env.db_url or str(env.db_path), env.inbox_days))
+    if args.inbox_command == "export":
+        print(export_yaml(items) if args.format == "yaml" else export_csv(items), end="")
+        return 0
+    if not items:
+        print("The inbox is empty.")
+        return 0
+    heading = None
+    for item in items:
+        group = (item.day, item.language, item.guesses[0] if item.guesses else "no guess")
+        if group != heading:
+            heading = group
+            print(f"\n{group[0]} · {group[1]} · {group[2]}")
+        print(f"  {item.text}  [{item.channel}; {item.id}]")
+    return 0
+
+
 def _stats(args: argparse.Namespace) -> int:
     from bot.stats.store import read_rows
 
@@ -255,8 +294,16 @@ def _stats(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     from bot.handlers.console import ConsoleChat
 
-    engine = _engine(_settings(args))
-    chat = ConsoleChat(engine, sys.stdout, args.lang)
+    settings = _settings(args)
+    engine = _engine(settings)
+    keep: Callable[[Kept], None] | None = None
+    if settings.inbox:  # "Send my question to the team" puts it in the usage database's inbox
+        from bot.stats.store import keep_now
+
+        keep = partial(
+            keep_now, settings.db_url or settings.db_path, "console", days=settings.inbox_days
+        )
+    chat = ConsoleChat(engine, sys.stdout, args.lang, keep=keep)
     interactive = sys.stdin.isatty()
     chat.start()
     while True:

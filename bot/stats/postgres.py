@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.stats.store import CountingStore, Key
+from bot.stats.store import INBOX_DAYS, CountingStore, InboxItem, Key
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_expires ON deliveries (expires)
     """,
+    # 3: the question inbox (see bot.stats.store): scrubbed questions people chose to send.
+    """
+    CREATE TABLE inbox (
+        id TEXT PRIMARY KEY,
+        day DATE NOT NULL,
+        channel TEXT NOT NULL,
+        language TEXT NOT NULL,
+        text TEXT NOT NULL,
+        guesses TEXT NOT NULL DEFAULT ''
+    )
+    """,
 )
 LOCK_ID = 0x0_71E_47A  # advisory lock held while migrating ("orienta")
 
@@ -71,8 +82,14 @@ class PostgresStore(CountingStore):
     errors = ERRORS
     describe = "PostgreSQL"
 
-    def __init__(self, url: str, flush_every: float = 2.0, max_keys: int = 200_000) -> None:
-        super().__init__(flush_every, max_keys)
+    def __init__(
+        self,
+        url: str,
+        flush_every: float = 2.0,
+        max_keys: int = 200_000,
+        inbox_days: int = INBOX_DAYS,
+    ) -> None:
+        super().__init__(flush_every, max_keys, inbox_days)
         self.url = url
         self.pool: asyncpg.Pool | None = None
 
@@ -125,6 +142,55 @@ class PostgresStore(CountingStore):
             date.fromisoformat(min(high, "9999-12-31")),
         )
         return [(r["day"].isoformat(), *tuple(r)[1:]) for r in records]
+
+    async def _write_inbox(self, items: list[InboxItem], cutoff: str) -> None:
+        pool = await self._ready()
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.executemany(
+                "INSERT INTO inbox (id, day, channel, language, text, guesses) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                [
+                    (
+                        i.id,
+                        date.fromisoformat(i.day),
+                        i.channel,
+                        i.language,
+                        i.text,
+                        " ".join(i.guesses),
+                    )
+                    for i in items
+                ],
+            )
+            await connection.execute(
+                "DELETE FROM inbox WHERE day <= $1", date.fromisoformat(cutoff)
+            )
+
+    async def _read_inbox(self, low: str, high: str) -> list[InboxItem]:
+        pool = await self._ready()
+        records = await pool.fetch(
+            "SELECT id, day, channel, language, text, guesses FROM inbox "
+            "WHERE day >= $1 AND day <= $2",
+            date.fromisoformat(max(low, "0001-01-01")),
+            date.fromisoformat(min(high, "9999-12-31")),
+        )
+        return [
+            InboxItem(
+                r["id"],
+                r["day"].isoformat(),
+                r["channel"],
+                r["language"],
+                r["text"],
+                tuple(r["guesses"].split()),
+            )
+            for r in records
+        ]
+
+    async def _delete_inbox(self, ids: set[str]) -> int:
+        if not ids:
+            return 0
+        pool = await self._ready()
+        status = await pool.execute("DELETE FROM inbox WHERE id = ANY($1::text[])", list(ids))
+        return int(status.split()[-1])
 
     async def _ready(self) -> asyncpg.Pool:
         if self.pool is None:  # reconnects after PostgreSQL was down

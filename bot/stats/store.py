@@ -1,7 +1,11 @@
-"""Anonymous usage counts in SQLite, written off the reply path.
+"""Anonymous usage counts in SQLite, written off the reply path; and the question inbox.
 
 One row per (UTC day, channel, language, event, topic) with a count. Nothing else is ever stored:
-no user or chat id, phone number, name, message text or coordinates.
+no user or chat id, phone number, name, message text or coordinates. The one exception is the
+question inbox (`inbox` table): the text of a question a person chose to send to the team with
+its button, scrubbed of names, numbers and addresses before it gets here, with its day, channel,
+language and the matcher's guesses; never who sent it or when within the day. It is deleted after
+`inbox_days` (ORIENTA_INBOX_DAYS, 90 by default).
 
 `record()` is synchronous and only adds to an in-memory counter, so a reply never waits for the
 disk. A background task writes the counter in one transaction every few seconds. If the database
@@ -14,17 +18,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.config import postgres
+from bot.engine.recall import Kept
 from bot.engine.replies import Usage
 
 log = logging.getLogger(__name__)
@@ -44,7 +51,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (day, channel, language, event, topic)
     ) WITHOUT ROWID
     """,
+    # 2: the question inbox: questions people chose to send, scrubbed; no identity, no time.
+    """
+    CREATE TABLE inbox (
+        id TEXT PRIMARY KEY,
+        day TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        language TEXT NOT NULL,
+        text TEXT NOT NULL,
+        guesses TEXT NOT NULL DEFAULT ''
+    )
+    """,
 )
+INBOX_DAYS = 90
+INBOX_MAX_PENDING = 10_000
+EXPIRE_EVERY = 3600.0  # seconds between retention sweeps of the inbox
 
 UPSERT = """
 INSERT INTO usage (day, channel, language, event, topic, count) VALUES (?, ?, ?, ?, ?, ?)
@@ -64,6 +85,19 @@ class Row:
     count: int
 
 
+@dataclass(frozen=True)
+class InboxItem:
+    """A question in the inbox: a random id (never an order or a time), the UTC day, channel,
+    language, the scrubbed text and the matcher's best topics."""
+
+    id: str
+    day: str
+    channel: str
+    language: str
+    text: str
+    guesses: tuple[str, ...]
+
+
 def today_utc() -> str:
     return datetime.now(UTC).date().isoformat()
 
@@ -79,10 +113,15 @@ class CountingStore:
     errors: tuple[type[BaseException], ...] = (OSError,)  # what means "the database is down"
     describe = "usage database"
 
-    def __init__(self, flush_every: float = 2.0, max_keys: int = 200_000) -> None:
+    def __init__(
+        self, flush_every: float = 2.0, max_keys: int = 200_000, inbox_days: int = INBOX_DAYS
+    ) -> None:
         self.flush_every = flush_every
         self.max_keys = max_keys
+        self.inbox_days = inbox_days
         self._pending: Counter[Key] = Counter()
+        self._kept: list[InboxItem] = []
+        self._expired_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._failing = False
@@ -104,6 +143,17 @@ class CountingStore:
                 self.dropped += 1
                 continue
             self._pending[key] += 1
+
+    def keep(self, channel: str, kept: Kept, day: str | None = None) -> None:
+        """Put a question a person chose to send in the inbox (written with the next batch).
+        Never blocks, never raises."""
+        if len(self._kept) >= INBOX_MAX_PENDING:
+            log.error("inbox buffer full: a question was dropped until the database is back")
+            return
+        item = InboxItem(
+            secrets.token_hex(8), day or today_utc(), channel, kept.lang, kept.text, kept.guesses
+        )
+        self._kept.append(item)
 
     @property
     def pending(self) -> int:
@@ -151,8 +201,9 @@ class CountingStore:
     async def flush(self) -> bool:
         """Write what is pending. True when nothing is left pending."""
         async with self._lock:
+            kept_ok = await self._flush_inbox()
             if not self._pending:
-                return True
+                return kept_ok
             batch, self._pending = self._pending, Counter()
             try:
                 await self._write(batch)
@@ -167,6 +218,42 @@ class CountingStore:
                 )
                 self._failing = False
             return not self._pending
+
+    async def _flush_inbox(self) -> bool:
+        """Write kept questions, and delete those past `inbox_days` (hourly, and at start)."""
+        expire = time.monotonic() - self._expired_at > EXPIRE_EVERY
+        if not self._kept and not expire:
+            return True
+        kept, self._kept = self._kept, []
+        cutoff = (datetime.now(UTC).date() - timedelta(days=self.inbox_days)).isoformat()
+        try:
+            await self._write_inbox(kept, cutoff)
+        except self.errors as exc:
+            self._kept = kept + self._kept
+            self._report_failure(exc)
+            await self._lost()
+            return False
+        self._expired_at = time.monotonic()
+        return True
+
+    async def inbox(self, since: date | None = None, until: date | None = None) -> list[InboxItem]:
+        """The inbox (stored and pending), newest day first, then by language and best guess."""
+        low, high = (since or date.min).isoformat(), (until or date.max).isoformat()
+        items = [i for i in self._kept if low <= i.day <= high]
+        try:
+            items += await self._read_inbox(low, high)
+        except self.errors as exc:
+            self._report_failure(exc)
+        cutoff = (datetime.now(UTC).date() - timedelta(days=self.inbox_days)).isoformat()
+        items = [i for i in items if i.day > cutoff]
+        return sorted(items, key=lambda i: (_desc(i.day), i.language, i.guesses[:1], i.text))
+
+    async def inbox_delete(self, ids: Iterable[str]) -> int:
+        """Remove questions from the inbox (handled or unwanted); how many were there."""
+        wanted = set(ids)
+        before = len(self._kept)
+        self._kept = [i for i in self._kept if i.id not in wanted]
+        return before - len(self._kept) + await self._delete_inbox(wanted)
 
     def _report_failure(self, exc: BaseException) -> None:
         if not self._failing:  # log a problem once, not at every retry
@@ -217,6 +304,20 @@ class CountingStore:
     async def _read(self, low: str, high: str) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
+    async def _write_inbox(self, items: list[InboxItem], cutoff: str) -> None:
+        raise NotImplementedError
+
+    async def _read_inbox(self, low: str, high: str) -> list[InboxItem]:
+        raise NotImplementedError
+
+    async def _delete_inbox(self, ids: set[str]) -> int:
+        raise NotImplementedError
+
+
+def _desc(day: str) -> str:
+    """Sorts days newest first."""
+    return "".join(chr(0x7F - ord(c)) for c in day)
+
 
 class UsageStore(CountingStore):
     """The counts in a SQLite file (WAL), the embedded default."""
@@ -229,8 +330,9 @@ class UsageStore(CountingStore):
         flush_every: float = 2.0,
         max_keys: int = 200_000,
         busy_timeout_ms: int = 200,
+        inbox_days: int = INBOX_DAYS,
     ) -> None:
-        super().__init__(flush_every, max_keys)
+        super().__init__(flush_every, max_keys, inbox_days)
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
@@ -256,6 +358,36 @@ class UsageStore(CountingStore):
         query = "SELECT day, channel, language, event, topic, count FROM usage WHERE day >= ? AND day <= ?"
         async with db.execute(query, (low, high)) as cursor:
             return [tuple(row) async for row in cursor]
+
+    async def _write_inbox(self, items: list[InboxItem], cutoff: str) -> None:
+        db = await self._connection()
+        await db.executemany(
+            "INSERT OR IGNORE INTO inbox (id, day, channel, language, text, guesses) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(i.id, i.day, i.channel, i.language, i.text, " ".join(i.guesses)) for i in items],
+        )
+        await db.execute("DELETE FROM inbox WHERE day <= ?", (cutoff,))
+        await db.commit()
+
+    async def _read_inbox(self, low: str, high: str) -> list[InboxItem]:
+        db = await self._connection()
+        query = (
+            "SELECT id, day, channel, language, text, guesses FROM inbox "
+            "WHERE day >= ? AND day <= ?"
+        )
+        async with db.execute(query, (low, high)) as cursor:
+            return [
+                InboxItem(r[0], r[1], r[2], r[3], r[4], tuple(r[5].split())) async for r in cursor
+            ]
+
+    async def _delete_inbox(self, ids: set[str]) -> int:
+        if not ids:
+            return 0
+        db = await self._connection()
+        marks = ",".join("?" * len(ids))
+        cursor = await db.execute(f"DELETE FROM inbox WHERE id IN ({marks})", tuple(ids))
+        await db.commit()
+        return cursor.rowcount
 
     async def _connection(self) -> aiosqlite.Connection:
         # A database file deleted while the bot runs would swallow writes: start a new one.
@@ -314,5 +446,43 @@ async def read_rows(
     store = UsageStore(Path(where))
     try:
         return await store.rows(since, until)
+    finally:
+        await store.close()
+
+
+def keep_now(where: Path | str, channel: str, kept: Kept, days: int = INBOX_DAYS) -> None:
+    """Put one question in the inbox of a SQLite file or a PostgreSQL URL at once, without a
+    running bot (the console's `orienta chat`)."""
+
+    async def run() -> None:
+        store: CountingStore
+        if postgres(str(where)):
+            from bot.stats.postgres import PostgresStore
+
+            store = PostgresStore(str(where), inbox_days=days)
+        else:
+            store = UsageStore(Path(where), inbox_days=days)
+        try:
+            store.keep(channel, kept)
+            await store.flush()
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+async def read_inbox(where: Path | str, days: int = INBOX_DAYS) -> list[InboxItem]:
+    """The inbox of a SQLite file or a PostgreSQL URL, for `orienta inbox` (no background task)."""
+    store: CountingStore
+    if postgres(str(where)):
+        from bot.stats.postgres import PostgresStore
+
+        store = PostgresStore(str(where), inbox_days=days)
+    elif not Path(where).exists():
+        return []
+    else:
+        store = UsageStore(Path(where), inbox_days=days)
+    try:
+        return await store.inbox()
     finally:
         await store.close()
