@@ -28,9 +28,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.webhook import read_body
 from bot.config import Settings
+from bot.engine.replies import Usage, UsageKind
 from bot.runtime import Runtime
+from bot.stats.inbox import Paste, add_out_of_scope, phrasing
 from bot.stats.report import Summary, percent, rows_csv, summarize
-from bot.stats.store import Row
+from bot.stats.store import InboxItem, Row
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +145,8 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
         since, until, error = _range(request)
         rows = await runtime.stats.rows(since, until)
         drafts = runtime.engine.content.drafts  # the content being served right now
-        return _dashboard(summarize(rows, since, until, top=50), rows, error, drafts)
+        waiting = len(await runtime.stats.inbox())
+        return _dashboard(summarize(rows, since, until, top=50), rows, error, drafts, waiting)
 
     async def login(request: Request) -> Response:
         if not same_origin(request):
@@ -195,8 +198,81 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
         headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
         return Response(rows_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
 
+    async def inbox(request: Request) -> Response:
+        allowed = authenticated(request)
+        if allowed is None:
+            return _login("Too many wrong tokens. Try again later.", 429)
+        if not allowed:
+            return _login(status=401)
+        return await _inbox_page()
+
+    async def inbox_action(request: Request) -> Response:
+        """Add a question as a phrasing (shows the YAML line and where), as an out-of-scope
+        example (appended to the file), or delete it. Each is counted, never who did it."""
+        if not same_origin(request):
+            return Response("forbidden", status_code=403, headers=SECURITY_HEADERS)
+        allowed = authenticated(request)
+        if allowed is None:
+            return _login("Too many wrong tokens. Try again later.", 429)
+        if not allowed:
+            return _login(status=401)
+        body = await read_body(request, 8192)
+        form = parse_qs((body or b"").decode("utf-8", "replace"))
+        wanted, action = form.get("id", [""])[0], form.get("action", [""])[0]
+        topic = form.get("topic", [""])[0]
+        item = next((i for i in await runtime.stats.inbox() if i.id == wanted), None)
+        if item is None or action not in ("phrasing", "out_of_scope", "delete"):
+            return await _inbox_page(notice="That question was already handled.")
+        content = runtime.engine.content
+        paste: Paste | None = None
+        if action == "phrasing":
+            if topic not in content.languages[content.default_language].entries:
+                return await _inbox_page(notice=f"There is no topic '{topic}'.")
+            paste = phrasing(settings.content_dir, item.language, topic, item.text)
+            notice, kind = "", UsageKind.INBOX_PHRASING
+        elif action == "out_of_scope":
+            kind = UsageKind.INBOX_OUT_OF_SCOPE
+            try:
+                path, line = add_out_of_scope(settings.content_dir, item.language, item.text)
+                notice = f"Added to {path.name}, line {line}. The bot reloads it by itself."
+            except OSError as exc:
+                notice = (
+                    f"Could not write out_of_scope_{item.language}.yaml ({exc.strerror}); "
+                    "nothing was changed."
+                )
+                return await _inbox_page(notice=notice)
+        else:
+            notice, kind = "Deleted.", UsageKind.INBOX_DELETED
+        await runtime.stats.inbox_delete([item.id])
+        runtime.stats.record("admin", [Usage(kind, item.language)])
+        return await _inbox_page(notice=notice, paste=paste)
+
+    async def _inbox_page(notice: str = "", paste: Paste | None = None) -> HTMLResponse:
+        items = await runtime.stats.inbox()
+        content = runtime.engine.content
+        topics = sorted(content.languages[content.default_language].entries)
+        return _page(
+            "inbox.html",
+            groups=_groups(items),
+            topics=topics,
+            notice=notice,
+            paste=(
+                {
+                    "topic": paste.topic,
+                    "file": f"content/{paste.path.name}",
+                    "after_line": paste.after_line,
+                    "line": paste.line,
+                }
+                if paste
+                else None
+            ),
+            days=settings.inbox_days,
+        )
+
     return [
         Route("/admin", dashboard, methods=["GET"]),
+        Route("/admin/inbox", inbox, methods=["GET"]),
+        Route("/admin/inbox", inbox_action, methods=["POST"]),
         Route("/admin/login", login, methods=["POST"]),
         Route("/admin/logout", logout, methods=["POST"]),
         Route("/admin/export.csv", export, methods=["GET"]),
@@ -252,7 +328,11 @@ def _login(error: str = "", status: int = 200) -> HTMLResponse:
 
 
 def _dashboard(
-    s: Summary, rows: list[Row], error: str, drafts: Mapping[str, tuple[str, ...]]
+    s: Summary,
+    rows: list[Row],
+    error: str,
+    drafts: Mapping[str, tuple[str, ...]],
+    inbox: int = 0,
 ) -> HTMLResponse:
     cards = (
         ("Messages", "messages", s.messages),
@@ -277,7 +357,17 @@ def _dashboard(
         channels=list(s.channels),
         events=list(s.events),
         drafts=[(code, len(topics)) for code, topics in sorted(drafts.items())],
+        inbox=inbox,
     )
+
+
+def _groups(items: list[InboxItem]) -> list[tuple[str, str, str, list[InboxItem]]]:
+    """The inbox by day (newest first), language and the matcher's best guess."""
+    groups: dict[tuple[str, str, str], list[InboxItem]] = {}
+    for item in items:  # already sorted by the store
+        key = (item.day, item.language, item.guesses[0] if item.guesses else "")
+        groups.setdefault(key, []).append(item)
+    return [(*key, members) for key, members in groups.items()]
 
 
 def _topic_rows(rows: list[Row]) -> list[tuple[object, ...]]:
