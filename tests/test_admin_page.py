@@ -275,5 +275,114 @@ def test_every_value_on_the_page_is_escaped() -> None:
         channels=[],
         events=[],
         drafts=[(evil, 3)],
+        inbox=evil,
     )
-    assert "<script" not in page and page.count("&lt;script&gt;") == 5
+    assert "<script" not in page and page.count("&lt;script&gt;") == 6
+    # The inbox shows text people typed: escaped too, in the list and in the YAML to paste.
+    from bot.stats.store import InboxItem
+
+    page = TEMPLATES.get_template("inbox.html").render(
+        groups=[
+            ("2026-11-29", "es", evil, [InboxItem("a1", "2026-11-29", "x", "es", evil, (evil,))])
+        ],
+        topics=[evil],
+        notice=evil,
+        paste={"topic": evil, "file": evil, "after_line": 3, "line": evil},
+        days=90,
+    )
+    assert "<script" not in page and page.count("&lt;script&gt;") == 9
+
+
+async def test_the_question_inbox_in_a_real_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A staff member turns a sent question into a phrasing (the page gives the file, the line
+    and the YAML), another into an out-of-scope example (written to the file), deletes a third;
+    the pasted phrasing then passes `orienta content check`. Over the small content fixture,
+    lexical, so the check takes seconds."""
+    _chromium_or_skip()
+    from playwright.async_api import async_playwright
+
+    from bot.cli import main
+    from bot.engine.recall import Kept
+    from bot.stats.store import UsageStore
+    from tests.conftest import SMALL_CONTENT_DIR
+
+    monkeypatch.setenv("ORIENTA_EMBEDDINGS", "none")
+    content = tmp_path / "content"
+    shutil.copytree(SMALL_CONTENT_DIR, content)
+    db = tmp_path / "usage.db"
+    store = UsageStore(db)
+    bribe = "los de migracion me pidieron 300 pesos para dejarme pasar en la garita"
+    chit_chat = "quien gano el clasico del domingo"
+    for text, guesses in ((bribe, ("complaint.bribe",)), (chit_chat, ()), ("asdf qwer", ())):
+        store.keep("telegram", Kept(text, "es", guesses))
+    await store.flush()
+    await store.close()
+    settings = Settings(
+        db_path=db,
+        admin_token=TOKEN,
+        port=0,
+        content_poll_seconds=0,
+        admin_cookie_secure=False,
+        content_dir=content,
+        embeddings="none",
+        cache_dir=tmp_path / "cache",
+    )
+    stop, started = asyncio.Event(), Started()
+    task = asyncio.create_task(serve(settings, stop, started))
+    await started.wait()
+    site = f"http://localhost:{started.port}"
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{site}/admin")
+                await page.fill("#token", TOKEN)
+                await page.click("button[type=submit]")
+                link = page.locator("#inbox-link")
+                assert await link.inner_text() == "Questions people sent (3)"
+                await link.click()
+                headings = await page.locator("section.inbox-group h2").all_inner_texts()
+                assert any(h.endswith("· es · complaint.bribe") for h in headings)
+                item = page.locator("li.question", has_text="300 pesos")
+                assert await item.locator("select[name=topic]").input_value() == "complaint.bribe"
+                await item.locator("button[value=phrasing]").click()
+                await page.locator("#paste").wait_for(state="visible")
+                assert await page.locator("#paste-file").inner_text() == "content/faq_es.yaml"
+                after = int(await page.locator("#paste-after").inner_text())
+                line = await page.locator("#paste-line").inner_text()
+                assert line.strip() == f'- "{bribe}"'
+                assert await page.locator("li.question", has_text="300 pesos").count() == 0
+                other = page.locator("li.question", has_text="clasico")
+                await other.locator("button[value=out_of_scope]").click()
+                assert "out_of_scope_es.yaml" in await page.locator("#notice").inner_text()
+                last = page.locator("li.question", has_text="asdf")
+                await last.locator("button[value=delete]").click()
+                await page.locator("#inbox-empty").wait_for(state="visible")
+            finally:
+                await browser.close()
+    finally:
+        stop.set()
+        assert await task == 0
+    scope = (content / "out_of_scope_es.yaml").read_text(encoding="utf-8")
+    assert scope.rstrip().endswith(f'- "{chit_chat}"')
+    # The staff member pastes the line where the page said; the check shows it on its topic.
+    faq = content / "faq_es.yaml"
+    lines = faq.read_text(encoding="utf-8").splitlines()
+    assert lines[after - 1].strip() == "questions:"
+    lines.insert(after, line)
+    faq.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["content", "check", str(content)]) == 0
+    assert "example questions match their entry" in capsys.readouterr().out
+    with sqlite3.connect(db) as connection:
+        events = dict(
+            connection.execute(
+                "SELECT event, SUM(count) FROM usage WHERE channel = 'admin' GROUP BY event"
+            ).fetchall()
+        )
+        left = connection.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
+    assert events == {"inbox_phrasing": 1, "inbox_out_of_scope": 1, "inbox_deleted": 1}
+    assert left == 0

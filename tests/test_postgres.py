@@ -184,3 +184,28 @@ async def test_sigterm_mid_burst_with_postgresql_loses_no_acknowledged_count(
 
     counts, answered = await sigterm_mid_burst(tmp_path / "unused.db", ORIENTA_DB=pg_url)
     assert counts["message"] == counts["answered"] == answered >= 5
+
+
+async def test_the_inbox_in_postgresql_is_shared_and_forgets_after_the_retention(
+    pg_url: str,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.engine.recall import Kept
+    from bot.stats.store import read_inbox
+
+    first, second = PostgresStore(pg_url, inbox_days=90), PostgresStore(pg_url, inbox_days=90)
+    await first.connect()
+    await second.connect()
+    old = (datetime.now(UTC).date() - timedelta(days=91)).isoformat()
+    first.keep("telegram", Kept("una pregunta vieja", "es", ("rights.asylum",)), day=old)
+    first.keep("telegram", Kept("donde pido asilo", "es", ("rights.asylum",)))
+    second.keep("whatsapp", Kept("can i work while i wait", "en", ("rights.work",)))
+    await first.flush()
+    await second.flush()
+    items = await second.inbox()  # both workers' questions, the old one gone
+    assert sorted(i.text for i in items) == ["can i work while i wait", "donde pido asilo"]
+    assert await first.inbox_delete([i.id for i in items if i.language == "en"]) == 1
+    await first.close()
+    await second.close()
+    assert [i.text for i in await read_inbox(pg_url)] == ["donde pido asilo"]

@@ -23,7 +23,7 @@ from bot.engine.engine import Engine
 from bot.engine.events import Location, Press, Text, Unsupported
 from bot.engine.replies import Usage, UsageKind
 from bot.stats.report import group, summarize
-from bot.stats.store import UsageStore, today_utc
+from bot.stats.store import MIGRATIONS, UsageStore, today_utc
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.started import Started
 
@@ -82,7 +82,9 @@ async def test_schema_version_and_wal(store: UsageStore) -> None:
     store.record("telegram", [Usage(UsageKind.MESSAGE, "es")])
     await store.flush()
     with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone() == (1,)
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone() == (
+            len(MIGRATIONS),
+        )
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 

@@ -574,3 +574,57 @@ async def test_a_complaint_drafted_on_telegram_leaves_no_trace(
             db.execute("SELECT event || ':' || topic, SUM(count) FROM usage GROUP BY 1").fetchall()
         )
     assert events["draft_started:"] == 1 and events["draft_done:customs"] == 1
+
+
+async def test_a_question_reaches_the_inbox_only_on_a_press_and_scrubbed(tmp_path: Path) -> None:
+    """Two messages full of personal data are not understood. The first is never sent: its text
+    reaches no file. The person sends the second with the button: its row holds none of the
+    personal data either, and nothing says who sent it."""
+    from tests.test_inbox import PERSONAL
+
+    planted = ". ".join(text for text, _ in PERSONAL.values())
+    private = "Hola soy Tlacotzin Mendieta y quiero saber cuanto cuesta volar a Madrid"
+    sent = f"cuanto cuesta un boleto de avion a madrid. {planted}"
+    async with FakeBotAPI() as api:
+        settings = base_settings(tmp_path, api)
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(serve(settings, stop, started))
+        await started.wait()
+        await api.wait_for("getUpdates")
+        bot = Running(api, settings, stop, task)
+        first = await bot.say(private, chat_id=4242)
+        assert first.params["text"].startswith("Perdón, no entendí")
+        offer = "📨 Enviar mi pregunta al equipo (anónima)"
+        assert bot.keyboard(first)[0]["text"] == offer
+        second = await bot.say(sent, chat_id=4242)
+        assert offer not in [b["text"] for b in bot.keyboard(second)]  # once a conversation
+        thanks = await bot.press(first, offer, method="sendMessage", chat_id=4242)
+        assert "ya no está" in thanks.params["text"]  # that button was for the first message
+        stop.set()
+        assert await task == 0
+    blob = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("usage.db"))
+    assert b"Tlacotzin" not in blob and b"Mendieta" not in blob and b"Madrid" not in blob
+    # A fresh conversation: the person sends the second message on purpose.
+    async with FakeBotAPI() as api:
+        settings = base_settings(tmp_path, api)
+        stop, started = asyncio.Event(), Started()
+        task = asyncio.create_task(serve(settings, stop, started))
+        await started.wait()
+        await api.wait_for("getUpdates")
+        bot = Running(api, settings, stop, task)
+        lost = await bot.say(sent, chat_id=4343)
+        thanks = await bot.press(lost, offer, method="sendMessage", chat_id=4343)
+        assert thanks.params["text"].startswith("Gracias. Tu pregunta llegó al equipo")
+        stop.set()
+        assert await task == 0
+    with sqlite3.connect(settings.db_path) as db:
+        rows = db.execute("SELECT * FROM inbox").fetchall()
+    ((_id, day, channel, language, text, _guesses),) = rows
+    assert (channel, language, len(day)) == ("telegram", "es", 10)
+    assert text.startswith("cuanto cuesta un boleto de avion a madrid")
+    leaked = [what for what, (_, secret) in PERSONAL.items() if secret in text]
+    assert not leaked, f"{leaked} in {text!r}"
+    blob = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("usage.db"))
+    for what, (_, secret) in PERSONAL.items():
+        assert secret.encode() not in blob, f"{what} found in the database files"
+    assert b"4343" not in blob and b"Tlacotzin" not in blob

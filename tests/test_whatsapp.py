@@ -10,6 +10,7 @@ import hmac
 import itertools
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -539,3 +540,32 @@ async def test_a_complaint_drafted_on_whatsapp_within_its_limits(wa: WhatsApp) -
     assert "carretera Coatzacoalcos–Minatitlán km 8" in body and "600 pesos" in body
     assert "que no le pase a otras personas" in body
     assert "sidec.buengobierno.gob.mx" in text_of(done[2])
+
+
+async def test_the_inbox_offer_on_whatsapp_and_turned_off(tmp_path: Path) -> None:
+    """The offer fits a list row (its full words in the row's description); pressed, the question
+    is kept. With ORIENTA_INBOX=off nothing is offered."""
+    question = "cuanto cuesta un boleto de avion de cancun a madrid"
+    for inbox in (True, False):
+        async with FakeGraphAPI() as graph:
+            settings = whatsapp_settings(graph, tmp_path / str(inbox), inbox=inbox)
+            stop, started = asyncio.Event(), Started()
+            task = asyncio.create_task(serve(settings, stop, started))
+            await started.wait()
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{started.port}") as web:
+                wa = WhatsApp(graph, web, settings, started)
+                (lost,) = await wa.text(question)
+                rows = lost["interactive"]["action"]["sections"][0]["rows"]
+                offered = [r for r in rows if r["title"].startswith("📨")]
+                if not inbox:
+                    assert offered == []
+                else:
+                    (row,) = offered
+                    assert row["description"] == "📨 Enviar mi pregunta al equipo (anónima)"
+                    (thanks,) = await wa.press(row["id"], kind="list_reply")
+                    assert text_of(thanks).startswith("Gracias. Tu pregunta llegó al equipo")
+            stop.set()
+            assert await task == 0
+        with sqlite3.connect(settings.db_path) as db:
+            kept = [r[0] for r in db.execute("SELECT text FROM inbox")]
+        assert kept == ([question] if inbox else [])
