@@ -75,10 +75,15 @@ def content_copy(tmp_path: Path) -> Iterator[Path]:
     yield target
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _models_fitted_first(matcher: Matcher) -> None:
-    """The shipped content's models are fitted (or read from `var/cache`) before any test, so
-    the `orienta` processes the tests start find them there and start in a second."""
+@pytest.fixture(autouse=True)
+def _models_fitted_first(request: pytest.FixtureRequest) -> None:
+    """Before a test with servers or processes (`e2e`), the shipped content's models are fitted
+    (or read from `var/cache`), so the `orienta` processes and servers it starts find them there
+    and start in a second. Other tests do not wait: while one xdist worker fits the models (two
+    minutes from a clean clone), the other runs the tests that need none; a test that asks for
+    `matcher` or `engine` waits for them through that fixture."""
+    if request.node.get_closest_marker("e2e") is not None:
+        request.getfixturevalue("matcher")
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from bot.cli import main
 from bot.content.loader import load_content, read_content
 from bot.content.problems import ContentError, Report, Severity
 from bot.engine.views import ENGINE_CHECKS
+from tests.conftest import SMALL_CONTENT_DIR
 
 
 def check(directory: Path) -> Report:
@@ -244,18 +245,21 @@ def test_content_check_command_exit_codes(
 
 @pytest.mark.usefixtures("lexical")
 def test_example_questions_that_match_another_entry_are_listed_with_their_line(
-    content_copy: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    faq = content_copy / "faq_en.yaml"
+    # The small content fixture: fitting it takes a second, the shipped content half a minute.
+    content = tmp_path / "content"
+    shutil.copytree(SMALL_CONTENT_DIR, content)
+    faq = content / "faq_en.yaml"
     line = edit(
         faq,
-        "      - do i have to declare cash at customs\n",
-        "      - can i take my gun to mexico\n",
+        "  - they asked me for a bribe at the border\n",
+        "  - how long do i have to apply for refugee status\n",
     )
-    assert main(["content", "check", str(content_copy)]) == 1
+    assert main(["content", "check", str(content)]) == 1
     out = capsys.readouterr().out
     assert (
-        f"{faq}:{line}: example question of paisano.cash matched 'paisano.weapons': 'can i take my gun to mexico'"
+        f"{faq}:{line}: example question of complaint.bribe matched 'rights.asylum': 'how long do i have to apply for refugee status'"
         in out
     )
 
