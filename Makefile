@@ -40,6 +40,7 @@ bench: $(STAMP) $(MO)
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_e2e.py
 	$(BIN)/python benchmarks/bench_workers.py
+	$(BIN)/python benchmarks/bench_places.py
 
 # Many simulated users at once against the fake Telegram and WhatsApp APIs (loopback only).
 load: $(STAMP) $(MO)

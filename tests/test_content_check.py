@@ -18,6 +18,12 @@ from bot.engine.views import ENGINE_CHECKS
 from tests.conftest import SMALL_CONTENT_DIR
 
 
+def stale(problem: object) -> bool:
+    """A warning that a place's evidence is old or undated: the shipped data has real ones."""
+    path, message = getattr(problem, "path", Path()), getattr(problem, "message", "")
+    return path.name == "places.yaml" and "re-verify" in message
+
+
 def check(directory: Path) -> Report:
     report = Report()
     read_content(directory, report, checks=ENGINE_CHECKS)
@@ -44,16 +50,17 @@ def test_shipped_content_has_no_problems(content_copy: Path) -> None:
     report = check(content_copy)
     assert report.errors == []
     # Only the deployment's own details are missing: each deployment fills in operator.yaml.
-    assert [w.message for w in report.warnings if UNSET_OPERATOR not in w.message] == []
+    others = [w.message for w in report.warnings if UNSET_OPERATOR not in w.message]
+    assert [w for w in others if "re-verify" not in w] == []
 
 
 def test_an_unset_operator_is_a_warning_and_a_set_one_is_not(content_copy: Path) -> None:
-    (warning,) = check(content_copy).warnings
+    (warning,) = [w for w in check(content_copy).warnings if not stale(w)]
     assert warning.path.name == "operator.yaml" and UNSET_OPERATOR in warning.message
     (content_copy / "operator.yaml").write_text(
         "name: Casa Ejemplo A.C.\ncontact: hola@ejemplo.org\n", encoding="utf-8"
     )
-    assert check(content_copy).warnings == []
+    assert [w for w in check(content_copy).warnings if not stale(w)] == []
     assert load_content(content_copy).operator.name == "Casa Ejemplo A.C."
 
 
@@ -192,7 +199,7 @@ def test_old_review_date_is_a_warning_not_an_error(content_copy: Path) -> None:
     )
     report = check(content_copy)
     assert report.errors == []
-    (warning,) = [w for w in report.warnings if UNSET_OPERATOR not in w.message]
+    (warning,) = [w for w in report.warnings if UNSET_OPERATOR not in w.message and not stale(w)]
     assert warning.severity is Severity.WARNING and warning.line == line
     assert "more than 12 months ago" in warning.message
     load_content(content_copy)  # warnings never stop the bot
@@ -273,7 +280,8 @@ def test_python_dash_m_bot_content_check_runs() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 error(s), 1 warning(s)" in done.stdout and UNSET_OPERATOR in done.stdout
+    assert "0 error(s), " in done.stdout and UNSET_OPERATOR in done.stdout
+    assert "places.yaml" in done.stdout and "more than two years old: re-verify" in done.stdout
 
 
 def test_a_malformed_phonetic_block_is_reported(content_copy: Path) -> None:

@@ -188,6 +188,13 @@ async def test_share_location_button_and_a_shared_location(bot: Running) -> None
     assert listing.params["text"].startswith(
         "The nearest Grupos Beta to the place you shared:\n1. Grupo Beta Tijuana"
     )
+    # Another kind near the same place: a venue pin for the nearest, then the list.
+    bot.api.queue(bot.api.press_update(bot.button(listing, "🏠 Shelters")))
+    (_, shelter) = await bot.api.wait_for("sendVenue", 2)
+    assert shelter.params["title"] == "Casa del Migrante en Tijuana (Centro Scalabrini)"
+    shelters = (await bot.api.wait_for("sendMessage", before + 2))[-1]
+    assert shelters.params["text"].startswith("🏠 Shelters, nearest first:")
+    assert "city centres, not the office" in shelters.params["text"]
 
 
 @pytest.mark.parametrize("kind", ["sticker", "photo"])

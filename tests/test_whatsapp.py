@@ -542,6 +542,18 @@ async def test_a_complaint_drafted_on_whatsapp_within_its_limits(wa: WhatsApp) -
     assert "sidec.buengobierno.gob.mx" in text_of(done[2])
 
 
+async def test_a_consulate_near_a_shared_location_comes_with_a_location_message(
+    wa: WhatsApp,
+) -> None:
+    location = wa.message("location", location={"latitude": 14.9, "longitude": -92.26})
+    (_pin, listing) = await wa.send(location, expect=2)
+    (countries,) = await wa.press(options(listing)["🏳️ Mi consulado"], kind="list_reply")
+    (pin, consulates) = await wa.press(options(countries)["Guatemala"], kind="list_reply", expect=2)
+    assert pin["type"] == "location"
+    assert pin["location"]["name"] == "Consulado General de Guatemala en Tapachula"
+    assert text_of(consulates).startswith("Consulados de Guatemala, del más cercano al más lejano:")
+
+
 async def test_the_inbox_offer_on_whatsapp_and_turned_off(tmp_path: Path) -> None:
     """The offer fits a list row (its full words in the row's description); pressed, the question
     is kept. With ORIENTA_INBOX=off nothing is offered."""

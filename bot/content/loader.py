@@ -9,7 +9,8 @@ Layout of a content directory (a language is its files, listed in languages.yaml
     out_of_scope_<lang>.yaml  messages that are none of the topics (the matcher learns "none")
     danger_<lang>.yaml        messages of people in danger now, and near misses
     drafter_<lang>.yaml       the complaint drafter's steps, wording and channels (optional)
-    grupos_beta.yaml          the Grupos Beta (language-neutral)
+    places.yaml               places that help, by kind: Grupos Beta, COMAR, shelters, reception
+                              centres, consulates (language-neutral; grupos_beta.yaml before)
     operator.yaml             who runs this deployment (shown under /about)
 """
 
@@ -57,7 +58,11 @@ LANGUAGE_KEYS = ("code", "name", "stemmer", "abbreviations", "stopwords", "greet
 LANGUAGE_OPTIONAL = ("phonetic", "commands", "names")
 TYPED_COMMANDS = ("start", "menu", "help", "language", "about", "privacy")
 PLACE_KEYS = ("id", "name", "state", "city", "lat", "lon", "confidence", "evidence_date", "source")
-PLACE_OPTIONAL = ("coords_are", "source_note")
+PLACE_OPTIONAL = ("coords_are", "source_note", "kind", "address", "operator", "country")
+PLACE_KINDS = ("grupo_beta", "comar", "shelter", "reception", "consulate", "inm")
+EVIDENCE_MAX_AGE_DAYS = (
+    2 * 365
+)  # older evidence is warned about: the place may have moved or closed
 
 
 class _Reader:
@@ -507,19 +512,55 @@ def _read_trees(
     return trees, tuple(items), root.line_of("menu")
 
 
-def _read_places(report: Report, path: Path) -> tuple[tuple[Place, ...], tuple[str, ...]]:
+def _read_near_me(report: Report, path: Path) -> tuple[dict[str, str], int]:
+    """`near_me:` in places.yaml: the answers that offer "<kind> near me" (topic: kind)."""
+    root = _read(report, path) if path.name == "places.yaml" and path.exists() else None
+    if root is None or "near_me" not in root:
+        return {}, 1
+    raw = root.get("near_me")
+    line = root.line_of("near_me")
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        report.error(path, line, "'near_me' must map topics to kinds, e.g. 'rights.asylum: comar'")
+        return {}, line
+    for topic, kind in raw.items():
+        if kind not in PLACE_KINDS:
+            report.error(path, line, f"near_me: '{topic}' names an unknown kind '{kind}'")
+    return {k: v for k, v in raw.items() if v in PLACE_KINDS}, line
+
+
+def _read_places(
+    report: Report, path: Path, today: date | None = None
+) -> tuple[tuple[Place, ...], tuple[str, ...]]:
+    """`places.yaml` (`places:`, each with a `kind`), or the older `grupos_beta.yaml`
+    (`groups:`, all Grupos Beta)."""
     root = _read(report, path)
     if root is None:
         return (), ()
     places: list[Place] = []
     seen: set[str] = set()
-    for r, _ in _items(report, path, root, "groups", "Grupo Beta"):
+    legacy = "groups" in root and "places" not in root
+    for r, _ in _items(report, path, root, "groups" if legacy else "places", "place"):
         r.check_keys(PLACE_KEYS, PLACE_OPTIONAL)
         place_id = r.text("id")
         if place_id in seen:
-            r.error("id", f"Grupo Beta '{place_id}' is listed twice")
+            r.error("id", f"place '{place_id}' is listed twice")
             continue
         seen.add(place_id)
+        kind = "grupo_beta" if legacy else r.text("kind")
+        if kind and kind not in PLACE_KINDS:
+            r.error(
+                "kind",
+                f"{r.what}: unknown kind '{kind}'{_closest(kind, PLACE_KINDS)}; one of: {', '.join(PLACE_KINDS)}",
+            )
+        country = r.text("country", required=False)
+        if kind == "consulate" and not country:
+            r.error(None, f"{r.what}: a consulate needs its 'country'")
+        if "phone" in r.data:
+            r.error("phone", f"{r.what}: no phone numbers in places.yaml until one is verified")
+        evidence = str(r.data.get("evidence_date", "")).strip()
+        _check_evidence(r, evidence, today or date.today())
         confidence = r.text("confidence")
         if confidence and confidence not in CONFIDENCE:
             r.error("confidence", f"confidence must be one of {', '.join(CONFIDENCE)}")
@@ -536,8 +577,12 @@ def _read_places(report: Report, path: Path) -> tuple[tuple[Place, ...], tuple[s
                 lat=r.number("lat", 14.0, 33.0),
                 lon=r.number("lon", -118.5, -86.0),
                 confidence=confidence,
-                evidence_date=str(r.data.get("evidence_date", "")),
+                evidence_date=evidence,
                 source=source,
+                kind=kind or "grupo_beta",
+                address=r.text("address", required=False),
+                operator=r.text("operator", required=False),
+                country=country,
             )
         )
     unverified = root.get("unverified_states", [])
@@ -549,6 +594,38 @@ def _read_places(report: Report, path: Path) -> tuple[tuple[Place, ...], tuple[s
         )
         unverified = []
     return tuple(places), tuple(unverified)
+
+
+_EVIDENCE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:-(\d\d))?(?:-(\d\d))?")
+
+
+def _check_evidence(r: _Reader, evidence: str, today: date) -> None:
+    """An evidence date must name a year ("2024-08", "c. 2022", "2020 or later ..."); evidence
+    older than two years, or undated, is warned about (the place may have moved or closed)."""
+    found = _EVIDENCE.search(evidence)
+    if not evidence:
+        r.error(None, f"{r.what}: missing field 'evidence_date'")
+        return
+    if found is None:
+        if "undated" not in evidence.lower():
+            r.error("evidence_date", f"{r.what}: evidence_date '{evidence}' names no year")
+            return
+        r.report.warning(r.path, r.line("evidence_date"), f"{r.what}: undated evidence: re-verify")
+        return
+    year, month, day = int(found.group(1)), int(found.group(2) or 12), int(found.group(3) or 28)
+    try:
+        when = date(year, month, day)
+    except ValueError:
+        r.error("evidence_date", f"{r.what}: evidence_date '{evidence}' is not a valid date")
+        return
+    if when > today:
+        r.error("evidence_date", f"{r.what}: evidence_date '{evidence}' is in the future")
+    elif (today - when).days > EVIDENCE_MAX_AGE_DAYS:
+        r.report.warning(
+            r.path,
+            r.line("evidence_date"),
+            f"{r.what}: evidence from {evidence} is more than two years old: re-verify",
+        )
 
 
 def _read_lists(report: Report, path: Path, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -637,6 +714,8 @@ def _read_roles(report: Report, path: Path) -> tuple[Roles, dict[str, int]]:
 def _check_roles(report: Report, path: Path, content: Content, lines: dict[str, int]) -> None:
     for field in dataclasses.fields(Roles):
         target = getattr(content.roles, field.name)
+        if not target:  # an optional role left out (route_selfcare): no button
+            continue
         for code, language in content.languages.items():
             known = language.trees if field.name == "find_beta" else language.entries
             if target not in known:
@@ -801,14 +880,34 @@ def read_content(
             menu=menu,
             out_of_scope=out_of_scope,
         )
-    places, unverified = _read_places(report, directory / "grupos_beta.yaml")
+    places_path = directory / "places.yaml"
+    if not places_path.exists() and (directory / "grupos_beta.yaml").exists():
+        places_path = directory / "grupos_beta.yaml"  # the older file: Grupos Beta only
+    places, unverified = _read_places(report, places_path, today())
+    near_me, near_line = _read_near_me(report, places_path)
     operator = _read_operator(report, directory / "operator.yaml")
     roles, role_lines = _read_roles(report, directory / "roles.yaml")
     if not languages:
         return None
     if default not in languages:
         return None
-    content = Content(frozen_map(languages), places, unverified, catalog, default, operator, roles)
+    content = Content(
+        frozen_map(languages),
+        places,
+        unverified,
+        catalog,
+        default,
+        operator,
+        roles,
+        near_me=frozen_map(near_me),
+    )
+    for topic, kind in near_me.items():
+        if topic not in content.languages[default].entries:
+            report.error(places_path, near_line, f"near_me: no topic '{topic}'")
+        elif kind not in content.by_kind:
+            report.error(
+                places_path, near_line, f"near_me: '{topic}' wants '{kind}', and there is none"
+            )
     check_content(content, directory, report, entry_lines, tree_lines, menu_lines, today())
     _check_roles(report, directory / "roles.yaml", content, role_lines)
     check_drafters(content, directory, report)

@@ -193,7 +193,9 @@ class Language:
 
 @dataclass(frozen=True)
 class Place:
-    """A Grupo Beta. Coordinates are city centres: good only to rank which group is nearest."""
+    """A place that helps migrants (`places.yaml`): a Grupo Beta, COMAR office, shelter,
+    reception centre or consulate. Coordinates are city centres: good only to rank what is
+    nearest. `address` and `operator` only where the reference gives them; never a phone."""
 
     id: str
     name: str
@@ -204,6 +206,10 @@ class Place:
     confidence: str
     evidence_date: str
     source: str
+    kind: str = "grupo_beta"
+    address: str = ""
+    operator: str = ""
+    country: str = ""  # a consulate's country
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,8 @@ class Roles:
     emergency: str = "safety.emergency"
     find_beta: str = "tree.find_beta"  # a guided path; the others are topics
     beta_services: str = "beta.services"
+    # Offered with the emergency numbers and the Grupos Beta; optional ("" leaves it out).
+    route_selfcare: str = ""
 
 
 @dataclass(frozen=True)
@@ -240,11 +248,31 @@ class Content:
     default_language: str = "es"
     operator: Operator = field(default_factory=Operator)
     roles: Roles = field(default_factory=Roles)
+    # Answers that offer "near me" for a kind of place (`near_me` in places.yaml): topic -> kind.
+    near_me: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def beta(self) -> tuple[Place, ...]:
+        """The Grupos Beta among the places."""
+        return tuple(p for p in self.places if p.kind == "grupo_beta")
+
+    @cached_property
+    def by_kind(self) -> Mapping[str, tuple[Place, ...]]:
+        """The places of each kind (only the kinds there are)."""
+        found: dict[str, list[Place]] = {}
+        for place in self.places:
+            found.setdefault(place.kind, []).append(place)
+        return MappingProxyType({kind: tuple(places) for kind, places in found.items()})
+
+    @cached_property
+    def countries(self) -> tuple[str, ...]:
+        """The countries with a consulate among the places, in alphabetical order."""
+        return tuple(sorted({p.country for p in self.by_kind.get("consulate", ()) if p.country}))
 
     @cached_property  # content is immutable: sort once, not at every button press
     def states(self) -> tuple[str, ...]:
         """States with a Grupo Beta, verified or not, in alphabetical order."""
-        return tuple(sorted({p.state for p in self.places} | set(self.unverified_states)))
+        return tuple(sorted({p.state for p in self.beta} | set(self.unverified_states)))
 
     @cached_property
     def drafts(self) -> Mapping[str, tuple[str, ...]]:

@@ -25,6 +25,7 @@ from bot.engine.payload import (
     TopicView,
     decode,
 )
+from bot.engine.places import FAR_KM, NEAREST_COUNT
 from bot.engine.recall import Recall
 from bot.engine.replies import (
     Button,
@@ -40,9 +41,6 @@ from bot.engine.screens import Screens, _guides, _round_km
 from bot.i18n import Catalogs, base_language
 from bot.matching.analyzer import fold
 from bot.matching.types import Intent, Match, TextMatcher
-
-NEAREST_COUNT = 3
-FAR_KM = 300.0  # beyond this the "nearest" group is no practical help on foot
 
 
 class Engine(Screens, Drafting, Inbox):
@@ -281,7 +279,7 @@ class Engine(Screens, Drafting, Inbox):
                     ),
                 ),
             )
-        ranked = geo.nearest(self.content.places, event.lat, event.lon, NEAREST_COUNT)
+        ranked = geo.nearest(self.content.beta, event.lat, event.lon, NEAREST_COUNT)
         lines = [_("The nearest Grupos Beta to the place you shared:")]
         hits = []
         for number, (place, km) in enumerate(ranked, 1):
@@ -304,7 +302,11 @@ class Engine(Screens, Drafting, Inbox):
             "\n".join(lines),
             tuple(hits),
             buttons=(
-                *self._topic_buttons(lang, (self.content.roles.beta_services,)),
+                # Shelters, COMAR, consulates, help for deported Mexicans near the same place.
+                *self._kind_buttons(lang, event.lat, event.lon, skip=("grupo_beta",)),
+                *self._topic_buttons(
+                    lang, (self.content.roles.beta_services, self.content.roles.route_selfcare)
+                ),
                 self._state_button(lang),
             ),
             nav=self._nav(lang, MenuView()),

@@ -44,6 +44,10 @@ class Kind(StrEnum):
     DRAFT = "d"  # a step of the complaint drafter
     DRAFT_LANGUAGES = "W"  # the chooser, opened from the drafter: a choice shows the same step
     INBOX = "q"  # "Send my question to the team": `tag` names the question it was offered for
+    KINDS = "K"  # what kinds of places are near a point
+    NEAR = "k"  # the places of one kind nearest to a point
+    COUNTRIES = "c"  # the countries with a consulate, for a point
+    CONSULATES = "C"  # one country's consulates nearest to a point
 
 
 class PayloadError(ValueError):
@@ -220,6 +224,59 @@ class InboxView(View):
     tag: str
 
 
+@dataclass(frozen=True)
+class Point(View):
+    """A view about a point: `lat` and `lon` as text with two decimals (about 1 km, the
+    precision of the city-centre coordinates). A shared location is rounded to this before it
+    goes into a button, and it is never stored."""
+
+    lat: str
+    lon: str
+
+    @property
+    def coordinates(self) -> tuple[float, float]:
+        return float(self.lat), float(self.lon)
+
+    @classmethod
+    def unpack(cls, arg: str) -> View | None:
+        view = super().unpack(arg)
+        if not isinstance(view, Point):
+            return None
+        try:
+            lat, lon = view.coordinates
+        except ValueError:
+            return None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan and inf
+            return None
+        return view
+
+
+def point(lat: float, lon: float) -> tuple[str, str]:
+    return f"{lat:.2f}", f"{lon:.2f}"
+
+
+@dataclass(frozen=True)
+class KindsView(Point):
+    kind = Kind.KINDS
+
+
+@dataclass(frozen=True)
+class NearView(Point):
+    kind = Kind.NEAR
+    place_kind: str = "grupo_beta"
+
+
+@dataclass(frozen=True)
+class CountriesView(Point):
+    kind = Kind.COUNTRIES
+
+
+@dataclass(frozen=True)
+class ConsulatesView(Point):
+    kind = Kind.CONSULATES
+    country: str = ""
+
+
 VIEWS: dict[Kind, type[View]] = {
     view.kind: view
     for view in (
@@ -237,6 +294,10 @@ VIEWS: dict[Kind, type[View]] = {
         DraftView,
         DraftLanguagesView,
         InboxView,
+        KindsView,
+        NearView,
+        CountriesView,
+        ConsulatesView,
     )
 }
 

@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.content.model import Language, Tree
-from bot.engine.copy import Copy
 from bot.engine.payload import (
     Action,
+    ConsulatesView,
+    CountriesView,
     DraftLanguagesView,
     DraftOp,
     DraftView,
+    KindsView,
     LanguagesView,
     ListedView,
     LocationView,
     MenuView,
+    NearView,
     NodeLanguagesView,
     NodeView,
     OutcomeView,
@@ -26,6 +29,7 @@ from bot.engine.payload import (
     View,
     encode,
 )
+from bot.engine.places import KIND_LABELS, Places
 from bot.engine.replies import (
     Button,
     LocationRequest,
@@ -41,7 +45,7 @@ from bot.engine.replies import (
 RELATED_MAX = 3
 
 
-class Screens(Copy):
+class Screens(Places):
     """Views in a language, with their buttons (see `bot.engine.payload` for the views)."""
 
     _guides: dict[str, dict[str, Tree]]
@@ -60,6 +64,14 @@ class Screens(Copy):
                 return self._languages(lang, NodeView(tree_id, node_id))
             case DraftLanguagesView():
                 return self._languages(lang, DraftView(DraftOp.RESUME))
+            case KindsView():
+                return self._kinds(lang, view)
+            case NearView():
+                return self._near(lang, view)
+            case CountriesView():
+                return self._countries(lang, view)
+            case ConsulatesView():
+                return self._consulates(lang, view)
             case TopicView(topic=topic):
                 if topic not in language.entries:
                     return None
@@ -125,6 +137,14 @@ class Screens(Copy):
                 Button(
                     _("🧭 Guide me step by step"),
                     encode(Action.SHOW, lang, NodeView(guide.id, guide.start)),
+                )
+            )
+        near = self.content.near_me.get(topic)
+        if near is not None:  # "COMAR near me" under the asylum answer, and so on
+            buttons.append(
+                Button(
+                    _("📍 {kind} near me").format(kind=_(KIND_LABELS[near])),
+                    encode(Action.SHOW, lang, LocationView()),
                 )
             )
         drafter = self.content.languages[lang].drafter
@@ -253,7 +273,7 @@ class Screens(Copy):
 
     def _groups_in_state(self, lang: str, state: str) -> PlacesReply:
         _ = self._t(lang)
-        places = [p for p in self.content.places if p.state == state]
+        places = [p for p in self.content.beta if p.state == state]
         if places:
             lines = [_("Grupos Beta in {state}:").format(state=state)]
             lines += [f"• {p.name} – {p.city}" for p in places]
@@ -265,10 +285,17 @@ class Screens(Copy):
             ]
         lines.append(self._beta_caveat(lang))
         hits = tuple(PlaceHit(p.name, p.city, p.state, p.lat, p.lon, None) for p in places)
+        middle = self._state_point(state)
+        near = self._kind_buttons(lang, *middle, skip=("grupo_beta",)) if middle else ()
         return PlacesReply(
             "\n".join(lines),
             hits,
-            self._topic_buttons(lang, (self.content.roles.beta_services,)),
+            (
+                *near,
+                *self._topic_buttons(
+                    lang, (self.content.roles.beta_services, self.content.roles.route_selfcare)
+                ),
+            ),
             self._nav(lang, StateView(state), StatesView()),
         )
 
@@ -294,7 +321,9 @@ class Screens(Copy):
         if isinstance(find, MenuView):
             find = LocationView()
         buttons = [Button(_("📍 Find a Grupo Beta"), encode(Action.SHOW, lang, find))]
-        buttons += self._topic_buttons(lang, (self.content.roles.emergency,))
+        buttons += self._topic_buttons(
+            lang, (self.content.roles.emergency, self.content.roles.route_selfcare)
+        )
         nav = (Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())),)
         return TextReply(language.safety.message, tuple(buttons), nav)
 

@@ -134,6 +134,14 @@ class ConsoleChat:
             buttons: tuple[Button, ...] = reply.nav
         elif isinstance(reply, TextReply | PlacesReply):
             buttons = reply.all_buttons
+        if isinstance(reply, PlacesReply):
+            # A terminal shows no map: the coordinates (city centres) and a link to open one.
+            for place in reply.places:
+                lines.append(
+                    f"📍 {place.name}: {place.lat:.2f}, {place.lon:.2f} "
+                    f"https://www.openstreetmap.org/?mlat={place.lat:.2f}&mlon={place.lon:.2f}"
+                    f"#map=12/{place.lat:.2f}/{place.lon:.2f}"
+                )
         for button in buttons:
             self.buttons.append(button)
             lines.append(f"  {len(self.buttons)}) {button.label}")
