@@ -25,7 +25,7 @@ pytestmark = pytest.mark.shipped_content
 
 TAPACHULA = (14.90, -92.26)
 REYNOSA = (26.08, -98.29)
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "places.yaml"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "places.yaml"
 
 
 class Person:
@@ -178,6 +178,19 @@ def test_no_address_or_phone_that_the_reference_does_not_give(content: Content) 
     text = (Path(__file__).resolve().parents[1] / "content" / "places.yaml").read_text()
     assert not re.search(r"^\s*(?:- )?phone:", text, re.MULTILINE)
     assert len(content.beta) == 17 and content.unverified_states == ("Tabasco",)
+    groups = {
+        f"beta-{g['id']}": g
+        for g in yaml.safe_load((REFERENCE.parent / "grupos_beta.yaml").read_text(encoding="utf-8"))
+    }
+    for place in content.beta:
+        given = groups[place.id]
+        assert (place.name, place.lat, place.lon, place.source, place.address) == (
+            given["name"],
+            given["lat"],
+            given["lon"],
+            given["source"],
+            "",
+        )
 
 
 def _places_error(content_copy: Path, old: str, new: str) -> str:
