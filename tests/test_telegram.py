@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,18 +69,24 @@ def base_settings(tmp_path: Path, api: FakeBotAPI, **overrides: Any) -> Settings
     return api.settings(tmp_path / "usage.db", **{"admin_ids": frozenset({ADMIN}), **overrides})
 
 
-@pytest.fixture()
-async def bot(tmp_path: Path) -> AsyncIterator[Running]:
+@asynccontextmanager
+async def running(tmp_path: Path) -> AsyncIterator[Running]:
+    """`orienta run` polling a fake Bot API; stopped (and checked to exit 0) on the way out."""
     async with FakeBotAPI() as api:
         settings = base_settings(tmp_path, api)
         stop, started = asyncio.Event(), Started()
         task = asyncio.create_task(serve(settings, stop, started))
         await started.wait()
         await api.wait_for("getUpdates")
-        running = Running(api, settings, stop, task)
-        yield running
+        yield Running(api, settings, stop, task)
         stop.set()
         assert await asyncio.wait_for(task, 15) == 0
+
+
+@pytest.fixture()
+async def bot(tmp_path: Path) -> AsyncIterator[Running]:
+    async with running(tmp_path) as started:
+        yield started
 
 
 async def test_start_greets_in_the_users_language_and_registers_commands(bot: Running) -> None:
@@ -536,13 +543,8 @@ async def test_a_complaint_drafted_on_telegram_leaves_no_trace(
         "asked": "250 dollars Quimichin",
         "who": "badge ZX-99812",
     }
-    async with FakeBotAPI() as api:
-        settings = base_settings(tmp_path, api)
-        stop, started = asyncio.Event(), Started()
-        task = asyncio.create_task(serve(settings, stop, started))
-        await started.wait()
-        await api.wait_for("getUpdates")
-        bot = Running(api, settings, stop, task)
+    async with running(tmp_path) as bot:
+        api, settings = bot.api, bot.settings
         step = await bot.say("help me write a complaint", language="en")
         assert step.params["text"].startswith("I will help you write your complaint")
         step = await bot.press(step, "Customs")
@@ -566,8 +568,6 @@ async def test_a_complaint_drafted_on_telegram_leaves_no_trace(
         assert all(value in letter["text"] for value in typed.values())
         assert "La presento contra personal de la aduana (ANAM)." in spanish["text"]
         assert "sidec.buengobierno.gob.mx" in where["text"]
-        stop.set()
-        assert await task == 0
     files = [p for p in tmp_path.iterdir() if p.name.startswith("usage.db")]
     blob = b"".join(p.read_bytes() for p in files)
     logged = "\n".join(r.getMessage() for r in caplog.records)
@@ -592,13 +592,8 @@ async def test_a_question_reaches_the_inbox_only_on_a_press_and_scrubbed(tmp_pat
     planted = ". ".join(text for text, _ in PERSONAL.values())
     private = "Hola soy Tlacotzin Mendieta y quiero saber cuanto cuesta volar a Madrid"
     sent = f"cuanto cuesta un boleto de avion a madrid. {planted}"
-    async with FakeBotAPI() as api:
-        settings = base_settings(tmp_path, api)
-        stop, started = asyncio.Event(), Started()
-        task = asyncio.create_task(serve(settings, stop, started))
-        await started.wait()
-        await api.wait_for("getUpdates")
-        bot = Running(api, settings, stop, task)
+    async with running(tmp_path) as bot:
+        settings = bot.settings
         first = await bot.say(private, chat_id=4242)
         assert first.params["text"].startswith("Perdón, no entendí")
         offer = "📨 Enviar mi pregunta al equipo (anónima)"
@@ -607,23 +602,14 @@ async def test_a_question_reaches_the_inbox_only_on_a_press_and_scrubbed(tmp_pat
         assert offer not in [b["text"] for b in bot.keyboard(second)]  # once a conversation
         thanks = await bot.press(first, offer, method="sendMessage", chat_id=4242)
         assert "ya no está" in thanks.params["text"]  # that button was for the first message
-        stop.set()
-        assert await task == 0
     blob = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("usage.db"))
     assert b"Tlacotzin" not in blob and b"Mendieta" not in blob and b"Madrid" not in blob
     # A fresh conversation: the person sends the second message on purpose.
-    async with FakeBotAPI() as api:
-        settings = base_settings(tmp_path, api)
-        stop, started = asyncio.Event(), Started()
-        task = asyncio.create_task(serve(settings, stop, started))
-        await started.wait()
-        await api.wait_for("getUpdates")
-        bot = Running(api, settings, stop, task)
+    async with running(tmp_path) as bot:
+        settings = bot.settings
         lost = await bot.say(sent, chat_id=4343)
         thanks = await bot.press(lost, offer, method="sendMessage", chat_id=4343)
         assert thanks.params["text"].startswith("Gracias. Tu pregunta llegó al equipo")
-        stop.set()
-        assert await task == 0
     with sqlite3.connect(settings.db_path) as db:
         rows = db.execute("SELECT * FROM inbox").fetchall()
     ((_id, day, channel, language, text, _guesses),) = rows

@@ -37,7 +37,7 @@ from bot.engine.replies import (
     Usage,
     UsageKind,
 )
-from bot.engine.screens import Screens, _guides, _round_km
+from bot.engine.screens import Screens, _guides
 from bot.i18n import Catalogs, base_language
 from bot.matching.analyzer import fold
 from bot.matching.types import Intent, Match, TextMatcher
@@ -283,17 +283,7 @@ class Engine(Screens, Drafting, Inbox):
         lines = [_("The nearest Grupos Beta to the place you shared:")]
         hits = []
         for number, (place, km) in enumerate(ranked, 1):
-            # Coordinates are city centres: under 1 km a figure would be false precision.
-            line = (
-                _("{n}. {name} – {city}, {state}: less than 1 km")
-                if km < 1
-                else _("{n}. {name} – {city}, {state}: about {km} km")
-            )
-            lines.append(
-                line.format(
-                    n=number, name=place.name, city=place.city, state=place.state, km=_round_km(km)
-                )
-            )
+            lines.append(self._distance_line(lang, number, place, km))
             hits.append(PlaceHit(place.name, place.city, place.state, place.lat, place.lon, km))
         if ranked and ranked[0][1] > FAR_KM:
             lines.append(_("They are all far from you. If you need help now, call 911."))

@@ -134,17 +134,7 @@ class Places(Copy):
             lines.append(_(KIND_OFFERS[kind]))
         hits = []
         for number, (place, km) in enumerate(ranked, 1):
-            line = (
-                _("{n}. {name} – {city}, {state}: less than 1 km")
-                if km < 1
-                else _("{n}. {name} – {city}, {state}: about {km} km")
-            )
-            lines.append(
-                "\n"
-                + line.format(
-                    n=number, name=place.name, city=place.city, state=place.state, km=round(km)
-                )
-            )
+            lines.append("\n" + self._distance_line(lang, number, place, km))
             if place.address:
                 lines.append(
                     _("Address given by our source: {address}").format(address=place.address)
@@ -164,6 +154,19 @@ class Places(Copy):
         if kind == "grupo_beta":
             buttons = (*self._topic_buttons(lang, (self.content.roles.beta_services,)), *buttons)
         return PlacesReply("\n".join(lines), tuple(hits), buttons, self._nav(lang, view, back))
+
+    def _distance_line(self, lang: str, number: int, place: Place, km: float) -> str:
+        """ "1. Name – City, State: about 12 km". Coordinates are city centres: under 1 km a
+        figure would be false precision, and whole kilometres are the finest that is honest."""
+        _ = self._t(lang)
+        line = (
+            _("{n}. {name} – {city}, {state}: less than 1 km")
+            if km < 1
+            else _("{n}. {name} – {city}, {state}: about {km} km")
+        )
+        return line.format(
+            n=number, name=place.name, city=place.city, state=place.state, km=round(km)
+        )
 
     def _places_caveat(self, lang: str) -> str:
         _ = self._t(lang)

@@ -396,8 +396,3 @@ def _guides(language: Language) -> dict[str, Tree]:
                     for topic in option.topics[:1] if primary else option.topics:
                         guides.setdefault(topic, tree)
     return guides
-
-
-def _round_km(km: float) -> str:
-    # Coordinates are city centres: a finer figure than whole kilometres would be false precision.
-    return str(round(km))

@@ -136,12 +136,16 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
             return False
         return sessions.valid(request.cookies.get(COOKIE, ""))
 
-    async def dashboard(request: Request) -> Response:
+    def refused(request: Request) -> HTMLResponse | None:
+        """The login page (401, or 429 after too many wrong tokens), or None when allowed."""
         allowed = authenticated(request)
         if allowed is None:
             return _login("Too many wrong tokens. Try again later.", 429)
-        if not allowed:
-            return _login(status=401)
+        return None if allowed else _login(status=401)
+
+    async def dashboard(request: Request) -> Response:
+        if (refusal := refused(request)) is not None:
+            return refusal
         since, until, error = _range(request)
         rows = await runtime.stats.rows(since, until)
         drafts = runtime.engine.content.drafts  # the content being served right now
@@ -199,11 +203,8 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
         return Response(rows_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
 
     async def inbox(request: Request) -> Response:
-        allowed = authenticated(request)
-        if allowed is None:
-            return _login("Too many wrong tokens. Try again later.", 429)
-        if not allowed:
-            return _login(status=401)
+        if (refusal := refused(request)) is not None:
+            return refusal
         return await _inbox_page()
 
     async def inbox_action(request: Request) -> Response:
@@ -211,11 +212,8 @@ def admin_routes(settings: Settings, runtime: Runtime) -> list[BaseRoute]:
         example (appended to the file), or delete it. Each is counted, never who did it."""
         if not same_origin(request):
             return Response("forbidden", status_code=403, headers=SECURITY_HEADERS)
-        allowed = authenticated(request)
-        if allowed is None:
-            return _login("Too many wrong tokens. Try again later.", 429)
-        if not allowed:
-            return _login(status=401)
+        if (refusal := refused(request)) is not None:
+            return refusal
         body = await read_body(request, 8192)
         form = parse_qs((body or b"").decode("utf-8", "replace"))
         wanted, action = form.get("id", [""])[0], form.get("action", [""])[0]
