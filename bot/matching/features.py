@@ -80,7 +80,7 @@ class TfidfFeatures:
         self.size = total
         # Character n-grams never cross a word, so a message's counts are the sum of its words'.
         # People reuse the same few thousand words: each word's columns are worked out once
-        # (measured: the lexical match went from 0.94 to 0.6 ms a message).
+        # (measured: the lexical match went from 0.94 to 0.64 ms a message).
         self._word_columns = tuple(
             lru_cache(maxsize=WORD_CACHE)(partial(_word_columns, channel))
             if channel.kind == "char_wb"
@@ -117,7 +117,9 @@ class TfidfFeatures:
         return np.asarray(columns, dtype=np.int64), np.asarray(values, dtype=np.float32)
 
 
-WORD_CACHE = 1 << 16
+# Words whose columns are remembered per channel: about 3.4 KB each (measured), so at most about
+# 28 MB with both character channels full; everyday words stay in it, rare typos fall out.
+WORD_CACHE = 8192
 
 
 def _word_columns(channel: Channel, word: str) -> tuple[tuple[int, int], ...]:
