@@ -124,11 +124,14 @@ class Pipeline:
 
     async def answer(self, chat: Hashable, event: Event) -> Response:
         """The engine's response to `event`, counted. Free text may run a sentence embedding
-        (tens of milliseconds of C code that releases the GIL), so it is answered in a worker
-        thread and the loop keeps serving other chats; nothing else calls a model."""
+        (tens of milliseconds of C code that releases the GIL), so with embeddings on it is
+        answered in a worker thread and the loop keeps serving other chats; nothing else calls
+        a model."""
         engine = self.engine
         draft, recall = self.drafts.get(chat), self.recall(chat)
-        if isinstance(event, Text):
+        # Only a sentence embedding (C that releases the GIL) is worth a worker thread: lexical
+        # matching is Python, about a millisecond, and a thread hop would only add to it.
+        if isinstance(event, Text) and getattr(engine.matcher, "semantic", False):
             async with self._matching:
                 response = await asyncio.to_thread(engine.handle, event, draft, recall)
         else:
