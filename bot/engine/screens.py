@@ -302,7 +302,7 @@ class Screens(Places):
     def _ask_location(self, lang: str) -> LocationRequest:
         _ = self._t(lang)
         text = _(
-            "Share your location and I will tell you which Grupos Beta are nearest. I only use it for this answer and do not save it."
+            "Share your location and I will tell you what is nearest: Grupos Beta, and then shelters, COMAR, consulates or help for deported Mexicans. I only use it for this answer and do not save it."
         )
         return LocationRequest(
             text,
