@@ -139,6 +139,13 @@ def test_a_press_after_writing_something_else_never_sends_the_later_message(
     assert "ya no está" in gone.replies[0].text and chat.kept == []
 
 
+def test_someone_in_danger_is_not_offered_the_inbox(engine: Engine) -> None:
+    chat = Chat(engine)
+    danger = chat.say("ayuda me tienen encerrado y me quieren matar")
+    assert "911" in danger.replies[0].text
+    assert OFFER not in labels(danger) and not danger.offered
+
+
 def test_without_somewhere_to_keep_it_nothing_is_offered(engine: Engine) -> None:
     chat = Chat(engine, keep=False)
     assert OFFER not in labels(chat.say("cuanto cuesta un boleto de avion de cancun a madrid"))

@@ -72,8 +72,8 @@ class Inbox(Copy):
     def after_text(self, event: Text, found: Match, response: Response, recall: Recall) -> Response:
         """A typed question answered: remember it (in memory) for a later "No", and offer the
         inbox now when it was not understood."""
-        if not recall.can_keep or found.intent not in (Intent.TOPIC, Intent.NONE):
-            return response
+        if not recall.can_keep or found.danger or found.intent not in (Intent.TOPIC, Intent.NONE):
+            return response  # someone in danger gets the emergency numbers, not a form
         guesses = (
             tuple(c.topic for c in found.candidates[:GUESSES])
             or tuple(t for t in (found.topic, *found.alternatives) if t)[:GUESSES]
