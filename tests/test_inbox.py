@@ -141,7 +141,7 @@ def test_a_press_after_writing_something_else_never_sends_the_later_message(
 
 def test_someone_in_danger_is_not_offered_the_inbox(engine: Engine) -> None:
     chat = Chat(engine)
-    danger = chat.say("ayuda me tienen encerrado y me quieren matar")
+    danger = chat.say("unos vatos me andan siguiendo")  # danger, and no topic
     assert "911" in danger.replies[0].text
     assert OFFER not in labels(danger) and not danger.offered
 
