@@ -56,8 +56,8 @@ KIND_OFFERS = {
 
 
 class Places(Copy):
-    """Needs `content`, `catalogs`, `_nav`, `_topic_buttons` and `_state_button` (the Engine
-    has them)."""
+    """The screens of places by kind. Needs `content`, `catalogs`, `_nav` and `_topic_buttons`
+    (the Engine has them)."""
 
     _nav: Callable[..., tuple[Button, ...]]
     _topic_buttons: Callable[..., tuple[Button, ...]]
@@ -65,7 +65,7 @@ class Places(Copy):
     def _kind_buttons(
         self, lang: str, lat: float, lon: float, skip: tuple[str, ...] = ()
     ) -> tuple[Button, ...]:
-        """A button for each kind of place there is, nearest first is not needed: fixed order."""
+        """A button for each kind of place the data has, in one fixed order on every screen."""
         _ = self._t(lang)
         at = point(lat, lon)
         buttons = []
