@@ -512,10 +512,9 @@ def _read_trees(
     return trees, tuple(items), root.line_of("menu")
 
 
-def _read_near_me(report: Report, path: Path) -> tuple[dict[str, str], int]:
+def _read_near_me(report: Report, path: Path, root: LineDict) -> tuple[dict[str, str], int]:
     """`near_me:` in places.yaml: the answers that offer "<kind> near me" (topic: kind)."""
-    root = _read(report, path) if path.name == "places.yaml" and path.exists() else None
-    if root is None or "near_me" not in root:
+    if "near_me" not in root:
         return {}, 1
     raw = root.get("near_me")
     line = root.line_of("near_me")
@@ -532,12 +531,13 @@ def _read_near_me(report: Report, path: Path) -> tuple[dict[str, str], int]:
 
 def _read_places(
     report: Report, path: Path, today: date | None = None
-) -> tuple[tuple[Place, ...], tuple[str, ...]]:
+) -> tuple[tuple[Place, ...], tuple[str, ...], dict[str, str], int]:
     """`places.yaml` (`places:`, each with a `kind`), or the older `grupos_beta.yaml`
-    (`groups:`, all Grupos Beta)."""
+    (`groups:`, all Grupos Beta): the places, the unverified states, and `near_me` with its
+    line."""
     root = _read(report, path)
     if root is None:
-        return (), ()
+        return (), (), {}, 1
     places: list[Place] = []
     seen: set[str] = set()
     legacy = "groups" in root and "places" not in root
@@ -593,7 +593,8 @@ def _read_places(
             "'unverified_states' must be a list of state names",
         )
         unverified = []
-    return tuple(places), tuple(unverified)
+    near_me, near_line = _read_near_me(report, path, root)
+    return tuple(places), tuple(unverified), near_me, near_line
 
 
 _EVIDENCE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:-(\d\d))?(?:-(\d\d))?")
@@ -883,8 +884,7 @@ def read_content(
     places_path = directory / "places.yaml"
     if not places_path.exists() and (directory / "grupos_beta.yaml").exists():
         places_path = directory / "grupos_beta.yaml"  # the older file: Grupos Beta only
-    places, unverified = _read_places(report, places_path, today())
-    near_me, near_line = _read_near_me(report, places_path)
+    places, unverified, near_me, near_line = _read_places(report, places_path, today())
     operator = _read_operator(report, directory / "operator.yaml")
     roles, role_lines = _read_roles(report, directory / "roles.yaml")
     if not languages:

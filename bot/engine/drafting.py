@@ -31,12 +31,10 @@ from bot.engine.draft import KEEP, Answer, Draft, Keep
 from bot.engine.events import Text
 from bot.engine.payload import (
     Action,
-    DraftLanguagesView,
     DraftOp,
     DraftView,
     MenuView,
     Payload,
-    View,
     encode,
 )
 from bot.engine.replies import (
@@ -70,15 +68,14 @@ def mexico_today() -> date:
 
 class Drafting(Copy):
     """The drafter's screens and steps. Needs `content`, `catalogs`, `match`, `_menu`, `_nav`,
-    `_emergency`, `_languages`, `_topic_buttons` and `today` (the Engine has them)."""
+    `_emergency`, `_topic_buttons` and `today` (the Engine has them)."""
 
     today: Callable[[], date]
     match: Callable[[str, str | None, str | None], Match]
     _menu: Callable[..., TextReply]
     _emergency: Callable[[str], TextReply]
-    _languages: Callable[..., TextReply]
     _topic_buttons: Callable[..., tuple[Button, ...]]
-    _language_buttons: Callable[[str, View], tuple[Button, ...]]
+    _nav: Callable[..., tuple[Button, ...]]
 
     # ------------------------------------------------------------------ entry points
 
@@ -173,8 +170,6 @@ class Drafting(Copy):
                 return None
             payload = Payload(Action.SHOW, lang, DraftView(DraftOp.PICK, draft.step, index))
             return self.draft_press(payload, draft)
-        if _looks_like_question(text) and self.match(text, lang, lang).intent is Intent.TOPIC:
-            return None
         if len(_WORD.findall(text)) <= RESTART_WORDS_MAX and any(
             self.wants_drafter(text, code) for code in self.content.languages
         ):
@@ -185,7 +180,9 @@ class Drafting(Copy):
                 "That is {count} characters; this step takes at most {limit}. Please shorten it and send it again."
             ).format(count=len(text), limit=step.max_chars)
             return self._draft_response(lang, self._step(lang, draft, note=note), usage, KEEP)
-        found = self.match(text, lang, lang)
+        found = self.match(text, lang, lang)  # once: for a question, and for danger
+        if _looks_like_question(text) and found.intent is Intent.TOPIC:
+            return None
         first: list[Reply] = []
         if found.danger:
             first.append(self._emergency(lang))
@@ -273,22 +270,17 @@ class Drafting(Copy):
         return TextReply("\n\n".join(parts), tuple(buttons), self._step_nav(lang, draft))
 
     def _step_nav(self, lang: str, draft: Draft) -> tuple[Button, ...]:
-        """Back (after the first step), Delete my answers, Menu, and the language."""
+        """Back (after the first step) and Delete my answers, then Menu and the language (a
+        choice of language comes back to this step)."""
         _ = self._t(lang)
         nav = []
         if draft.step > 0:
             nav.append(self._draft_button(lang, _("⬅️ Back"), DraftOp.BACK, draft.step))
         nav.append(self._draft_button(lang, _("🗑️ Delete my answers"), DraftOp.DELETE))
-        nav.append(Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())))
-        nav.extend(self._drafter_language_button(lang))
-        return tuple(nav)
+        return (*nav, *self._nav(lang, DraftView(DraftOp.RESUME)))
 
-    def _drafter_language_button(self, lang: str) -> tuple[Button, ...]:
-        buttons = self._language_buttons(lang, DraftView(DraftOp.RESUME))
-        if len(self.content.languages) > 2:  # a chooser that comes back to the same step
-            _ = self._t(lang)
-            return (Button(_("🌐 Language"), encode(Action.SHOW, lang, DraftLanguagesView())),)
-        return buttons
+    def _menu_only(self, lang: str) -> tuple[Button, ...]:
+        return self._nav(lang, MenuView(), with_language=False)
 
     def _draft_button(self, lang: str, label: str, op: DraftOp, step: int = 0) -> Button:
         return Button(label, encode(Action.SHOW, lang, DraftView(op, step)))
@@ -303,28 +295,34 @@ class Drafting(Copy):
             ),
             (
                 self._draft_button(lang, _("🗑️ Delete my answers"), DraftOp.DELETE),
-                Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())),
+                *self._menu_only(lang),
             ),
         )
 
     def _deleted(self, lang: str) -> TextReply:
         _ = self._t(lang)
-        return TextReply(
+        return self._start_again(
+            lang,
             _(
                 "Your answers are deleted: Orienta kept nothing. You can start again whenever you want."
             ),
-            (self._draft_button(lang, _("🔄 Start again"), DraftOp.NEW),),
-            (Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())),),
         )
 
     def _expired_draft(self, lang: str) -> TextReply:
         _ = self._t(lang)
-        return TextReply(
+        return self._start_again(
+            lang,
             _(
                 "Your complaint draft is not here any more: Orienta keeps it only in memory, for 30 minutes at most after your last answer. You can start again."
             ),
+        )
+
+    def _start_again(self, lang: str, text: str) -> TextReply:
+        _ = self._t(lang)
+        return TextReply(
+            text,
             (self._draft_button(lang, _("🔄 Start again"), DraftOp.NEW),),
-            (Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())),),
+            self._menu_only(lang),
         )
 
     def _finish(self, lang: str, draft: Draft, usage: list[Usage]) -> Response:
@@ -353,7 +351,7 @@ class Drafting(Copy):
             TextReply(
                 "\n\n".join(lines),
                 self._topic_buttons(lang, roles),
-                (Button(_("🏠 Menu"), encode(Action.SHOW, lang, MenuView())),),
+                self._menu_only(lang),
             )
         )
         authority = draft.answer(drafter.steps[0].id) if drafter.steps else None

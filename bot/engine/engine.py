@@ -108,8 +108,8 @@ class Engine(Screens, Drafting, Inbox):
             and event.arg.strip().lower() in self.content.languages
         ):
             return self.draft_language(event.arg.strip().lower(), draft)
-        if isinstance(event, Text) and self._typed.get(_command_key(event.text)) is None:
-            found, response = self.answer(event)
+        if isinstance(event, Text):
+            found, response = self.answer(event)  # a typed command comes back as Intent.COMMAND
             response = self.after_text(event, found, response, recall)
         else:
             response = self._handle(event)

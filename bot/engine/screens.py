@@ -379,6 +379,8 @@ class Screens(Places):
                 chooser = TopicLanguagesView(here.topic)
             elif isinstance(here, NodeView):
                 chooser = NodeLanguagesView(here.tree, here.node)
+            elif isinstance(here, DraftView):
+                chooser = DraftLanguagesView()
             return (Button(_("🌐 Language"), encode(Action.SHOW, lang, chooser)),)
         return ()
 

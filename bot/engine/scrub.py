@@ -62,7 +62,6 @@ NAME_AFTER_WEAK_CUE = re.compile(
     rf"(\b(?i:soy|i am|i'm|je suis|mwen se)\s+){_CAP}(?:\s+{_CAP}){{0,2}}"
 )
 WORD = re.compile(r"[^\W\d_][\w'’-]*")
-PLACEHOLDER = re.compile(r"\[(?:name|phone|email|link|number|@user|address)\]")
 
 
 def scrub(text: str, known: Iterable[str] | frozenset[str] = frozenset()) -> str:
