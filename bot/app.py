@@ -100,7 +100,9 @@ async def serve(
     if settings.db_url:
         from bot.stats.postgres import ERRORS, PostgresStore
 
-        stats = PostgresStore(settings.db_url, inbox_days=settings.inbox_days)
+        stats = PostgresStore(
+            settings.db_url, inbox_days=settings.inbox_days, peer_timeout=settings.peer_timeout
+        )
         try:
             await stats.connect()
         except ERRORS as exc:

@@ -73,6 +73,9 @@ class Settings:
     # The question inbox: offered to people (ORIENTA_INBOX=off: never), kept this many days.
     inbox: bool = True
     inbox_days: int = 90
+    # With PostgreSQL: seconds without a heartbeat after which a worker counts as dead, and the
+    # deliveries it left unanswered are taken over by the others. The same on every worker.
+    peer_timeout: float = 15.0
     # The environment the settings were read from: a channel outside this file reads its own
     # variables here (`settings.env.get("ORIENTA_WEBCHAT")`). Never shown: it holds secrets.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -157,6 +160,7 @@ class Settings:
             cache_dir=Path(text("ORIENTA_CACHE_DIR") or ROOT / "var" / "cache"),
             inbox=inbox,
             inbox_days=int(number("ORIENTA_INBOX_DAYS", 90, low=1)),
+            peer_timeout=number("ORIENTA_PEER_TIMEOUT", 15.0, low=0.5),
             env=dict(env),
         )
 

@@ -41,6 +41,26 @@ async def test_counts_from_two_workers_sum_exactly(pg_url: str) -> None:
     assert counts == {("message", ""): 300, ("answered", "complaint.bribe"): 300}
 
 
+async def test_a_delivery_is_taken_over_only_from_a_worker_that_is_gone(pg_url: str) -> None:
+    from bot.stats.store import Claim, delivery_digest
+
+    a, b = PostgresStore(pg_url, peer_timeout=30), PostgresStore(pg_url, peer_timeout=30)
+    await a.start()
+    await b.start()
+    first, second = delivery_digest("wamid.t1", b"secret"), delivery_digest("wamid.t2", b"secret")
+    assert await a.claim(first, 60) is Claim.NEW
+    assert await b.claim(first, 60) is Claim.BUSY  # a is alive and answering it
+    a.record("whatsapp", [Usage(UsageKind.MESSAGE, "es")])
+    a.finish(first)
+    assert await a.settled()  # the count and "done" in one transaction
+    assert await b.claim(first, 60) is Claim.DONE
+    assert await a.claim(second, 60) is Claim.NEW
+    await a.close()  # a is gone before it finished the second: b answers it
+    assert await b.claim(second, 60) is Claim.NEW
+    await b.close()
+    assert sum(r.count for r in await read_rows(pg_url)) == 1
+
+
 def delivery(text: str, sender: str, message_id: str) -> tuple[bytes, dict[str, str]]:
     return signed_delivery(SECRET, text, sender, message_id, PHONE_ID, name="Zacarías Quetzal")
 
@@ -68,16 +88,18 @@ async def test_two_workers_behind_one_webhook_answer_a_retried_delivery_once(
         worker(graph, pg_url, tmp_path) as b,
     ):
         body, headers = delivery("como pido asilo", "5215598765432", "wamid.retried1")
+        # Acknowledged once answered and counted: all of its reply is out.
         assert (await a.post("/whatsapp/webhook", content=body, headers=headers)).status_code == 200
-        await graph.wait_for(1)
+        asylum = len(graph.sent)
+        assert asylum and text_of(graph.sent[0]).startswith("Pedir asilo")
         # WhatsApp retries the same delivery; the load balancer sends it to the other worker.
         assert (await b.post("/whatsapp/webhook", content=body, headers=headers)).status_code == 200
-        # The same user's next message, through worker b: answered (the retry never was).
+        assert len(graph.sent) == asylum  # done already: not answered again
+        # The same user's next message, through worker b: answered.
         nxt, headers2 = delivery("me pidieron mordida", "5215598765432", "wamid.next1")
         assert (await b.post("/whatsapp/webhook", content=nxt, headers=headers2)).status_code == 200
-        sent = await graph.wait_for(2)
-        assert [text_of(m)[:11] for m in sent] == ["Pedir asilo", text_of(sent[1])[:11]]
-        assert not text_of(sent[1]).startswith("Pedir asilo")
+        assert text_of(graph.sent[asylum]).startswith("Me piden mordida")
+        assert not any(text_of(m).startswith("Pedir asilo") for m in graph.sent[asylum:])
         health = await a.get("/healthz/db")
         assert (health.status_code, health.text) == (200, "PostgreSQL ok")
     counts: dict[str, int] = {}
@@ -209,3 +231,90 @@ async def test_the_inbox_in_postgresql_is_shared_and_forgets_after_the_retention
     await first.close()
     await second.close()
     assert [i.text for i in await read_inbox(pg_url)] == ["donde pido asilo"]
+
+
+async def test_a_worker_killed_mid_burst_loses_no_acknowledged_count(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Two workers as processes behind one webhook; A is SIGKILLed while it answers a burst.
+    WhatsApp sends every delivery it got no 200 for again (here: to B, as a load balancer would
+    once A is gone) until it gets one, and sends some acknowledged ones again too. Every message
+    is answered and counted exactly once; an acknowledged one is never answered twice."""
+    import signal
+
+    from tests.fakes.process import StderrLog, start_orienta, stop_orienta
+
+    burst = 48
+    senders = [f"52155{n:08d}" for n in range(burst)]
+    bodies = [delivery("como pido asilo", s, f"wamid.kill{n}") for n, s in enumerate(senders)]
+    env = {
+        "WHATSAPP_TOKEN": "",
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
+        "WHATSAPP_APP_SECRET": SECRET,
+        "WHATSAPP_VERIFY_TOKEN": "verify",
+        "ORIENTA_PORT": "0",
+        "ORIENTA_DB": pg_url,
+        "ORIENTA_PEER_TIMEOUT": "1",  # a dead worker's deliveries are taken over after 1 s
+    }
+    async with FakeGraphAPI() as graph:
+        env |= {"WHATSAPP_TOKEN": graph.token, "WHATSAPP_API_BASE_URL": graph.base_url}
+        a = await start_orienta(tmp_path / "unused.db", **env)
+        b = await start_orienta(tmp_path / "unused.db", **env)
+        logs = [StderrLog(a), StderrLog(b)]
+        try:
+            ports = [
+                int((await log.wait_for(r"web server on [\d.]+:(\d+)", 120)).group(1))
+                for log in logs
+            ]
+            async with (
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as to_a,
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as to_b,
+            ):
+
+                async def post(web: httpx.AsyncClient, n: int) -> int:
+                    body, headers = bodies[n]
+                    try:
+                        return (
+                            await web.post("/whatsapp/webhook", content=body, headers=headers)
+                        ).status_code
+                    except httpx.TransportError:
+                        return 0  # the worker died with the request open: no acknowledgement
+
+                posts = [asyncio.create_task(post(to_a, n)) for n in range(burst)]
+                await graph.wait_for(8, timeout=60)  # A is answering the burst
+                a.send_signal(signal.SIGKILL)
+                await a.wait()
+                statuses = await asyncio.gather(*posts)
+                acked = {n for n, status in enumerate(statuses) if status == 200}
+                assert 0 < len(acked) < burst, statuses  # killed mid-burst
+
+                async def redeliver(n: int) -> None:
+                    for _ in range(120):  # WhatsApp's retries, with a short backoff here
+                        status = await post(to_b, n)
+                        if status == 200:
+                            return
+                        assert status == 503, status  # A's claim, until A counts as dead
+                        await asyncio.sleep(0.25)
+                    raise AssertionError(f"delivery {n} never acknowledged")
+
+                await asyncio.gather(*(redeliver(n) for n in range(burst) if n not in acked))
+                for n in sorted(acked)[:5]:  # WhatsApp sometimes repeats what it had acked
+                    assert await post(to_b, n) == 200
+        finally:
+            if a.returncode is None:
+                a.kill()
+            assert await stop_orienta(b) == 0
+        answers = dict.fromkeys(senders, 0)
+        for message in graph.sent:
+            answers[message["to"]] += text_of(message).startswith("Pedir asilo")
+    assert all(answers[s] >= 1 for s in senders), answers  # everyone was answered
+    assert all(answers[senders[n]] == 1 for n in acked)  # an acknowledged one, once
+    twice = [s for s in senders if answers[s] > 1]
+    # Answered twice: only what A had sent in its last milliseconds, before it could count it
+    # (then unacknowledged, so sent again; a duplicate rather than a lost reply). One here, as
+    # the kill follows a reply at once.
+    assert len(twice) <= 3 and not {senders.index(s) for s in twice} & acked, twice
+    counts: dict[str, int] = {}
+    for row in await read_rows(pg_url):
+        counts[row.event] = counts.get(row.event, 0) + row.count
+    assert counts["message"] == counts["answered"] == burst, counts

@@ -339,3 +339,33 @@ def test_reports() -> None:
 def test_settings_default_database_is_under_var() -> None:
     assert Settings.from_env({}).db_path == ROOT / "var" / "orienta.db"
     assert replace(Settings.from_env({"ORIENTA_DB": "/tmp/x.db"})).db_path == Path("/tmp/x.db")
+
+
+async def test_waiting_for_the_counts_is_a_group_commit(tmp_path: Path) -> None:
+    """Fifty deliveries waiting at once share one transaction, not fifty; each returns only once
+    its count is on disk."""
+    from collections import Counter
+
+    from bot.stats.store import UsageStore
+
+    store = UsageStore(tmp_path / "usage.db", flush_every=3600)
+    await store.start()
+    writes: list[int] = []
+    write = store._write
+
+    async def counted(batch: Counter, finished: list[bytes]) -> None:  # type: ignore[type-arg]
+        writes.append(sum(batch.values()))
+        await write(batch, finished)
+
+    store._write = counted  # type: ignore[method-assign]
+
+    async def one_delivery() -> int:
+        store.record("whatsapp", [Usage(UsageKind.MESSAGE, "es")])
+        assert await store.settled()
+        with sqlite3.connect(tmp_path / "usage.db") as db:
+            return int(db.execute("SELECT SUM(count) FROM usage").fetchone()[0])
+
+    seen = await asyncio.gather(*(one_delivery() for _ in range(50)))
+    assert seen == [50] * 50  # each saw its own count written
+    assert writes == [50]  # in one transaction
+    await store.close()

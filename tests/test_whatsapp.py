@@ -138,11 +138,14 @@ class WhatsApp:
         return await self.web.post("/whatsapp/webhook", content=raw, headers=headers)
 
     async def send(self, message: dict[str, Any], expect: int = 1) -> list[dict[str, Any]]:
-        """Deliver one user message; return the `expect` messages the bot sends in answer."""
+        """Deliver one user message; return the messages the bot sent in answer, which must be
+        `expect`. The webhook is acknowledged once the message is answered and counted, so all
+        of them are out when it returns."""
         before = len(self.graph.sent)
         response = await self.post(self.envelope(message))
         assert response.status_code == 200
-        sent = (await self.graph.wait_for(before + expect))[before:]
+        sent = self.graph.sent[before:]
+        assert len(sent) == expect, [text_of(m)[:40] for m in sent]
         for item in sent:
             check_limits(item)
         return sent
@@ -470,7 +473,8 @@ async def test_a_retry_after_of_a_day_drops_that_reply_and_the_user_is_answered_
     ).status_code == 200
     await wa.graph.wait_rejected(1)
     started = time.monotonic()
-    sent = await wa.text("como pido asilo")  # the same user, straight after: not stuck behind it
+    # The same user, straight after: not stuck behind it.
+    sent = await wa.text("como pido asilo", expect=2)
     assert text_of(sent[0]).startswith("Pedir asilo")
     assert time.monotonic() - started < 5
     assert len(wa.graph.rejected) == 1  # the dropped reply was not tried again
@@ -500,6 +504,20 @@ BAD_SENDERS_AND_IDS: list[tuple[str, Any]] = [
 ]
 
 
+async def test_an_acknowledged_delivery_is_already_answered_and_counted(wa: WhatsApp) -> None:
+    """The 200 comes only once the reply is out and the counts are on disk: a worker killed
+    after it loses nothing WhatsApp will not send again."""
+    from bot.stats.store import read_rows
+
+    before = {(r.event, r.topic): r.count for r in await read_rows(wa.settings.db_path)}
+    response = await wa.post(wa.envelope(wa.message("text", text={"body": "me pidieron mordida"})))
+    assert response.status_code == 200
+    assert text_of(wa.graph.sent[0]).startswith("Me piden mordida")  # no waiting: it is out
+    after = {(r.event, r.topic): r.count for r in await read_rows(wa.settings.db_path)}
+    assert after.get(("message", ""), 0) == before.get(("message", ""), 0) + 1
+    assert after.get(("answered", "complaint.bribe"), 0) == 1
+
+
 async def test_a_sender_or_id_that_whatsapp_never_sends_gets_no_reply(wa: WhatsApp) -> None:
     for field_name, value in BAD_SENDERS_AND_IDS:
         message = wa.message("text", text={"body": "hola"})
@@ -509,7 +527,8 @@ async def test_a_sender_or_id_that_whatsapp_never_sends_gets_no_reply(wa: WhatsA
     # above would come before this one.
     await wa.post(wa.envelope(wa.message("text", text={"body": "como pido asilo"})))
     await wa.graph.wait_recipient(USER, 1)
-    assert [text_of(m)[:11] for m in wa.graph.sent] == ["Pedir asilo"]
+    assert text_of(wa.graph.sent[0])[:11] == "Pedir asilo"
+    assert {m["to"] for m in wa.graph.sent} == {USER}
 
 
 async def test_a_complaint_drafted_on_whatsapp_within_its_limits(wa: WhatsApp) -> None:
@@ -532,7 +551,7 @@ async def test_a_complaint_drafted_on_whatsapp_within_its_limits(wa: WhatsApp) -
     (evidence,) = await wa.press(options(who)["⏭️ Saltar"], kind="list_reply")
     (wants,) = await wa.press(options(evidence)["⏭️ Saltar"], kind="list_reply")
     (more,) = await wa.press(options(wants)["Que no pase a otros"], kind="list_reply")
-    done = await wa.press(options(more)["✅ Listo"], kind="list_reply", expect=3)
+    done = await wa.press(options(more)["✅ Listo"], kind="list_reply", expect=4)
     letter = done[1]
     assert letter["type"] == "text"
     body = letter["text"]["body"]
@@ -548,7 +567,9 @@ async def test_a_consulate_near_a_shared_location_comes_with_a_location_message(
     location = wa.message("location", location={"latitude": 14.9, "longitude": -92.26})
     (_pin, listing) = await wa.send(location, expect=2)
     (countries,) = await wa.press(options(listing)["🏳️ Mi consulado"], kind="list_reply")
-    (pin, consulates) = await wa.press(options(countries)["Guatemala"], kind="list_reply", expect=2)
+    (pin, consulates, _menu) = await wa.press(
+        options(countries)["Guatemala"], kind="list_reply", expect=3
+    )
     assert pin["type"] == "location"
     assert pin["location"]["name"] == "Consulado General de Guatemala en Tapachula"
     assert text_of(consulates).startswith("Consulados de Guatemala, del más cercano al más lejano:")

@@ -1,8 +1,11 @@
 """The WhatsApp channel: Cloud API webhook in, Graph API messages out; a thin adapter over the engine.
 
 Deliveries are verified (X-Hub-Signature-256, HMAC-SHA256 of the raw body with the app secret)
-before anything is parsed, answered 200 at once and processed in the background. WhatsApp
-delivers at least once, so message ids are remembered for a day (in memory, bounded) and each
+before anything is parsed. WhatsApp delivers at least once and retries what was not
+acknowledged, so a delivery is acknowledged (200) only once its messages are answered and their
+counts written (a group commit shared by every delivery waiting at that moment): a worker killed
+mid-burst loses no acknowledged count, and what it had not acknowledged comes again. Message ids
+are remembered for a day (in memory, bounded; with PostgreSQL also across workers) and each
 message is answered and counted once. Logs never carry phone numbers or message text.
 """
 
@@ -38,6 +41,7 @@ from bot.handlers.whatsapp_render import render
 from bot.limits import MATCH_INPUT_MAX
 from bot.memory import FloodGuard, Verdict, forgetting
 from bot.runtime import Runtime
+from bot.stats.store import Claim, delivery_digest
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,10 @@ SEND_ATTEMPTS = 5
 MAX_WAIT = 30.0  # seconds: a platform asking to wait longer gets the message dropped and counted
 DELIVERY_MEMORY = 24 * 3600.0  # seconds a delivery is remembered (WhatsApp retries for less)
 INBOX_MAX = 50  # messages waiting from one sender; the flood guard answers far fewer per minute
+BUSY_RETRY = "5"  # seconds: a retry of a delivery another worker is answering now comes back later
+
+Seen = asyncio.Future[bool] | bool  # a delivery being answered here, or answered
+Item = tuple[dict[str, Any], str, bytes, asyncio.Future[bool]]  # message, key, digest, answered
 
 
 class WhatsAppChannel:
@@ -66,7 +74,7 @@ class WhatsAppChannel:
         self.settings = settings
         self.app_secret = (settings.whatsapp_app_secret or "").encode()
         self.verify_token = settings.whatsapp_verify_token or ""
-        self.seen: TTLCache[str, bool] = forgetting(DELIVERY_MEMORY, 200_000)
+        self.seen: TTLCache[str, Seen] = forgetting(DELIVERY_MEMORY, 200_000)
         self.pipeline = Pipeline(
             CHANNEL,
             lambda: runtime.engine,
@@ -78,7 +86,7 @@ class WhatsAppChannel:
         # One mailbox and at most one worker per sender: a conversation's replies go out in
         # order, and a wait (a Retry-After, a backoff) holds only that conversation's own queue,
         # no lock shared with anything else.
-        self._inbox: dict[str, deque[dict[str, Any]]] = {}
+        self._inbox: dict[str, deque[Item]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
@@ -139,48 +147,85 @@ class WhatsAppChannel:
         data = await read_json(request, signed)
         if isinstance(data, Response):
             return data
+        answering: list[asyncio.Future[bool]] = []
+        busy = False
         for message in _messages(data):
             if not _sender(message):
                 continue  # not a user's phone number: nobody to answer
             if "id" in message and not _usable_id(message["id"]):
                 continue  # not an id WhatsApp gives: a forgery or a broken relay
-            if not await self._first_time(_delivery_key(message)):
-                continue  # a repeated delivery: already answered, here or by another worker
-            self._enqueue(message)
+            key = _delivery_key(message)
+            earlier = self.seen.get(key)
+            if isinstance(earlier, asyncio.Future):
+                answering.append(earlier)  # a retry while it is answered here: ack it with it
+                continue
+            if earlier:
+                continue  # a repeated delivery, answered here
+            digest = delivery_digest(key, self.app_secret)
+            claim = await self.runtime.stats.claim(digest, DELIVERY_MEMORY)
+            if claim is Claim.DONE:  # answered and counted by another worker
+                self.seen[key] = True
+            elif claim is Claim.BUSY:  # another worker is answering it now: come back later
+                busy = True
+            else:  # a twin request may have taken it here during the claim's await
+                current = self.seen.get(key)
+                if isinstance(current, asyncio.Future):
+                    answering.append(current)
+                elif current is None:
+                    answering.append(self._enqueue(message, key, digest))
+        if answering:
+            await asyncio.wait(answering)
+        answered = all(not f.cancelled() for f in answering)
+        # Acknowledge only what is counted: whatever waits now shares the next transaction. A
+        # database that is down is not a reason to have WhatsApp send it all again: the counts
+        # wait in memory, as for every channel.
+        await self.runtime.stats.settled()
+        if busy or not answered:  # WhatsApp retries it, and another worker (or this) answers
+            return PlainTextResponse(
+                "not answered yet", status_code=503, headers={"Retry-After": BUSY_RETRY}
+            )
         return PlainTextResponse("ok")
 
-    async def _first_time(self, key: str) -> bool:
-        """Whether this delivery is new: remembered here for a day and, with PostgreSQL, across
-        every worker behind the same webhook (the first to record it answers it)."""
-        if key in self.seen:
-            return False
-        self.seen[key] = True
-        return await self.runtime.stats.first_delivery(key, self.app_secret, DELIVERY_MEMORY)
-
-    def _enqueue(self, message: dict[str, Any]) -> None:
-        sender = _sender(message)
-        if not sender:
-            return
+    def _enqueue(self, message: dict[str, Any], key: str, digest: bytes) -> asyncio.Future[bool]:
+        """Queue a message behind its sender's earlier ones; the future is done once it is
+        answered (or refused by the flood guard), cancelled if the worker stops first."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.seen[key] = done
+        sender = _sender(message) or ""  # receive() took only messages with a sender
         box = self._inbox.setdefault(sender, deque())
         if len(box) >= INBOX_MAX:  # a flood while the first replies are still going out
             self.pipeline.admit_refused(sender)
-            return
-        box.append(message)
+            self._finished((message, key, digest, done))
+            return done
+        box.append((message, key, digest, done))
         if sender not in self._workers:
             self._workers[sender] = asyncio.create_task(self._work(sender, box))
+        return done
 
-    async def _work(self, sender: str, box: deque[dict[str, Any]]) -> None:
+    def _finished(self, item: Item) -> None:
+        _, key, digest, done = item
+        self.runtime.stats.finish(digest)
+        if not done.done():
+            done.set_result(True)
+        if self.seen.get(key) is done:
+            self.seen[key] = True
+
+    async def _work(self, sender: str, box: deque[Item]) -> None:
         """Answer one sender's messages in order until the mailbox is empty."""
         try:
             while box:
-                await self._process(box[0])
-                box.popleft()  # only now: stop() counts the one in progress as unanswered
+                await self._process(box[0][0])
+                self._finished(box.popleft())  # only now: stop() counts it as unanswered
         finally:
             # No await between the emptiness check and here: a message enqueued meanwhile
             # would have been seen by the loop.
             self._workers.pop(sender, None)
             if not box:
                 self._inbox.pop(sender, None)
+            else:  # stopped: those never answered are not acknowledged, and not remembered
+                for _, key, _, done in box:
+                    done.cancel()
+                    self.seen.pop(key, None)
 
     # ------------------------------------------------------------------ messages
 

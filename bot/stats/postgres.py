@@ -4,9 +4,13 @@
 to the same rows (`INSERT ... ON CONFLICT DO UPDATE SET count = count + excluded.count`), so the
 counts of all workers sum exactly; the admin page and `orienta stats` read the shared rows.
 WhatsApp deliveries are deduplicated across workers in `deliveries`: the first worker to insert
-a delivery's key answers it, the others see the conflict and stay silent. Keys are keyed hashes
-(HMAC-SHA256 with the WhatsApp app secret, which every worker has), so no message id, which
-carries the sender's number, is stored in clear; they expire after a day.
+a delivery's key answers it, and marks it done in the same transaction as its counts; a retry
+that reaches another worker is skipped when done, told to come back later (503) while the first
+worker is still at it, and taken over when that worker has died (no heartbeat in `workers` for
+`peer_timeout` seconds), so a delivery whose worker was killed is still answered and counted.
+Keys are keyed hashes (HMAC-SHA256 with the WhatsApp app secret, which every worker has), so no
+message id, which carries the sender's number, is stored in clear; they expire after a day.
+Worker ids are random per process and say nothing about anyone.
 
 The schema is created and migrated by Orienta itself (`schema_version`), under an advisory lock
 so that workers starting together do not race. asyncpg (Apache-2.0) with a small pool.
@@ -15,16 +19,17 @@ so that workers starting together do not race. asyncpg (Apache-2.0) with a small
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import contextlib
 import logging
+import secrets
+import time
 from collections import Counter
 from datetime import date
 from typing import Any
 
 import asyncpg
 
-from bot.stats.store import INBOX_DAYS, CountingStore, InboxItem, Key
+from bot.stats.store import INBOX_DAYS, Claim, CountingStore, InboxItem, Key
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +65,50 @@ MIGRATIONS: tuple[str, ...] = (
         guesses TEXT NOT NULL DEFAULT ''
     )
     """,
+    # 4: which worker is answering a delivery, whether it is done, and the workers' heartbeats
+    # (a delivery whose worker died is taken over by another).
+    """
+    ALTER TABLE deliveries ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE deliveries ADD COLUMN done BOOLEAN NOT NULL DEFAULT TRUE;
+    CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        seen TIMESTAMPTZ NOT NULL
+    )
+    """,
 )
+PEER_TIMEOUT = 15.0  # seconds without a heartbeat after which a worker counts as dead
+BEAT_EVERY = 1.0  # seconds between heartbeats (the flush loop runs at least every 2 s)
+
+# Take a delivery when it is new, expired, or claimed by a worker that stopped beating; else say
+# whether it is done or still being answered. The CASE reads the row as it was before the insert.
+CLAIM = """
+WITH taken AS (
+    INSERT INTO deliveries (key, expires, owner, done)
+    VALUES ($1, now() + make_interval(secs => $2), $3, FALSE)
+    ON CONFLICT (key) DO UPDATE
+        SET expires = EXCLUDED.expires, owner = EXCLUDED.owner, done = FALSE
+        WHERE deliveries.expires < now()
+           OR (NOT deliveries.done AND NOT EXISTS (
+                SELECT 1 FROM workers
+                WHERE workers.id = deliveries.owner
+                  AND workers.seen > now() - make_interval(secs => $4)))
+    RETURNING 1
+)
+SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM taken) THEN 'new'
+    WHEN (SELECT done FROM deliveries WHERE key = $1) THEN 'done'
+    ELSE 'busy'
+END
+"""
 LOCK_ID = 0x0_71E_47A  # advisory lock held while migrating ("orienta")
 
 UPSERT = """
 INSERT INTO usage (day, channel, language, event, topic, count) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (day, channel, language, event, topic) DO UPDATE SET count = usage.count + EXCLUDED.count
+"""
+
+BEAT = """
+INSERT INTO workers (id, seen) VALUES ($1, now()) ON CONFLICT (id) DO UPDATE SET seen = now()
 """
 
 ERRORS: tuple[type[BaseException], ...] = (
@@ -88,10 +131,14 @@ class PostgresStore(CountingStore):
         flush_every: float = 2.0,
         max_keys: int = 200_000,
         inbox_days: int = INBOX_DAYS,
+        peer_timeout: float = PEER_TIMEOUT,
     ) -> None:
         super().__init__(flush_every, max_keys, inbox_days)
         self.url = url
         self.pool: asyncpg.Pool | None = None
+        self.owner = secrets.token_hex(8)  # this process, among the workers; nothing personal
+        self.peer_timeout = peer_timeout
+        self._beaten = float("-inf")
 
     async def connect(self) -> None:
         """Open the pool and migrate; raises when the database cannot be reached (at start,
@@ -105,13 +152,18 @@ class PostgresStore(CountingStore):
             )
             try:
                 await migrate(pool)
+                await pool.execute(BEAT, self.owner)
             except BaseException:
                 await pool.close()
                 raise
+            self._beaten = time.monotonic()
             self.pool = pool
 
     async def _close(self) -> None:
         if self.pool is not None:
+            # Gone: a delivery this worker left unfinished may be taken over at once.
+            with contextlib.suppress(*ERRORS):
+                await self.pool.execute("DELETE FROM workers WHERE id = $1", self.owner)
             try:
                 await asyncio.wait_for(self.pool.close(), 5)
             except Exception:  # a pool that cannot close cleanly is closed hard
@@ -124,14 +176,21 @@ class PostgresStore(CountingStore):
             self.pool.terminate()
             self.pool = None
 
-    async def _write(self, batch: Counter[Key]) -> None:
+    async def _write(self, batch: Counter[Key], finished: list[bytes]) -> None:
         pool = await self._ready()
+        # Sorted: every worker locks the shared rows in the same order, so two batches never
+        # deadlock (PostgreSQL would abort one after deadlock_timeout, a second of nothing).
         rows = [
             (date.fromisoformat(day), channel, language, event, topic, count)
-            for (day, channel, language, event, topic), count in batch.items()
+            for (day, channel, language, event, topic), count in sorted(batch.items())
         ]
         async with pool.acquire() as connection, connection.transaction():
-            await connection.executemany(UPSERT, rows)
+            if rows:
+                await connection.executemany(UPSERT, rows)
+            if finished:  # done with their counts, or not at all
+                await connection.execute(
+                    "UPDATE deliveries SET done = TRUE WHERE key = ANY($1::bytea[])", finished
+                )
 
     async def _read(self, low: str, high: str) -> list[tuple[Any, ...]]:
         pool = await self._ready()
@@ -200,27 +259,39 @@ class PostgresStore(CountingStore):
 
     # ------------------------------------------------------------------ deliveries
 
-    async def first_delivery(self, key: str, secret: bytes, ttl_seconds: float) -> bool:
-        """True for the first worker to see delivery `key` within `ttl_seconds`. When PostgreSQL
-        cannot be reached, True: answering twice is better than not answering."""
-        digest = hmac.new(secret, key.encode(), hashlib.sha256).digest()
+    async def claim(self, digest: bytes, ttl_seconds: float) -> Claim:
+        """NEW for the first worker to see a delivery within `ttl_seconds` (or the first after
+        its worker died), DONE once it was answered and counted, BUSY while a live worker is at
+        it. When PostgreSQL cannot be reached, NEW: answering twice is better than not
+        answering."""
         try:
             pool = await self._ready()
             async with pool.acquire() as connection:
-                inserted = await connection.fetchval(
-                    "INSERT INTO deliveries (key, expires) "
-                    "VALUES ($1, now() + make_interval(secs => $2)) "
-                    "ON CONFLICT (key) DO UPDATE SET expires = EXCLUDED.expires "
-                    "WHERE deliveries.expires < now() RETURNING 1",
-                    digest,
-                    float(ttl_seconds),
+                verdict = await connection.fetchval(
+                    CLAIM, digest, float(ttl_seconds), self.owner, self.peer_timeout
                 )
-                if digest[0] == 0:  # about 1 insert in 256 also sweeps what has expired
+                if digest[0] == 0:  # about 1 claim in 256 also sweeps what has expired
                     await connection.execute("DELETE FROM deliveries WHERE expires < now()")
-            return inserted is not None
+                    await connection.execute(
+                        "DELETE FROM workers WHERE seen < now() - interval '1 day'"
+                    )
+            return Claim(verdict)
         except ERRORS as exc:
             self._report_failure(exc)
-            return True
+            return Claim.NEW
+
+    def finish(self, digest: bytes) -> None:
+        if len(self._finished) < self.max_keys:  # bounded while the database is down
+            self._finished.append(digest)
+
+    async def _beat(self) -> None:
+        if self.pool is None or time.monotonic() - self._beaten < BEAT_EVERY:
+            return  # no pool: the next write reconnects, and _open beats
+        try:
+            await self.pool.execute(BEAT, self.owner)
+            self._beaten = time.monotonic()
+        except ERRORS as exc:
+            self._report_failure(exc)
 
 
 async def migrate(pool: asyncpg.Pool) -> None:

@@ -8,7 +8,9 @@ language and the matcher's guesses; never who sent it or when within the day. It
 `inbox_days` (ORIENTA_INBOX_DAYS, 90 by default).
 
 `record()` is synchronous and only adds to an in-memory counter, so a reply never waits for the
-disk. A background task writes the counter in one transaction every few seconds. If the database
+disk. A background task writes the counter in one transaction every few seconds, or at once when
+someone waits for it (`settled()`: a group commit, so a WhatsApp delivery is acknowledged only
+once its counts are written, however many deliveries share the transaction). If the database
 is locked, read-only, full or gone, the counts stay in memory (bounded), the problem is logged once,
 and they are written when the database is back. `close()` flushes what is left.
 """
@@ -17,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
+import hashlib
+import hmac
 import logging
 import secrets
 import sqlite3
@@ -73,6 +78,20 @@ ON CONFLICT (day, channel, language, event, topic) DO UPDATE SET count = count +
 """
 
 
+class Claim(enum.Enum):
+    """What `CountingStore.claim` says about a delivery."""
+
+    NEW = "new"  # nobody has answered it: this worker does
+    DONE = "done"  # answered and counted already, here or by another worker
+    BUSY = "busy"  # another worker that is alive is answering it now
+
+
+def delivery_digest(key: str, secret: bytes) -> bytes:
+    """A delivery's key as stored: HMAC-SHA256 with a secret every worker has, so no message id
+    (which carries the sender's number) is ever stored in clear."""
+    return hmac.new(secret, key.encode(), hashlib.sha256).digest()
+
+
 @dataclass(frozen=True)
 class Row:
     """One stored count: a day, channel, language, event and topic, and how many."""
@@ -107,8 +126,8 @@ class CountingStore:
     supplies `_open`, `_close`, `_write` and `_read`.
 
     `record()` adds to an in-memory counter (never blocks a reply); a background task writes
-    it every 2 seconds and at `close()`. A locked, full or unreachable database keeps the counts
-    in memory (bounded) until it is back."""
+    it every 2 seconds, at once when `settled()` is awaited, and at `close()`. A locked, full or
+    unreachable database keeps the counts in memory (bounded) until it is back."""
 
     errors: tuple[type[BaseException], ...] = (OSError,)  # what means "the database is down"
     describe = "usage database"
@@ -121,6 +140,9 @@ class CountingStore:
         self.inbox_days = inbox_days
         self._pending: Counter[Key] = Counter()
         self._kept: list[InboxItem] = []
+        self._finished: list[bytes] = []  # deliveries answered since the last write
+        self._waiters: list[asyncio.Future[bool]] = []  # settled() calls for the next write
+        self._hurry = asyncio.Event()
         self._expired_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -193,8 +215,32 @@ class CountingStore:
 
     async def _flush_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.flush_every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), self.flush_every)
+            self._hurry.clear()
+            await self._beat()
             await self.flush()
+
+    async def settled(self, timeout: float = 5.0) -> bool:
+        """Wait until every count recorded and every delivery finished so far is written; True
+        when it is, False when the database is down or slower than `timeout` (the counts then
+        wait in memory as usual).
+
+        A group commit: every caller waiting at the same moment shares the next transaction,
+        which starts as soon as the one before it ends. That is how a WhatsApp delivery is
+        acknowledged only once it is counted, without a write per message."""
+        if self._task is None or self._task.done():  # not started (or closing): write now
+            try:
+                return await asyncio.wait_for(self.flush(), timeout)
+            except TimeoutError:
+                return False
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._hurry.set()
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            return False
 
     # ------------------------------------------------------------------ writing
 
@@ -202,22 +248,34 @@ class CountingStore:
         """Write what is pending. True when nothing is left pending."""
         async with self._lock:
             kept_ok = await self._flush_inbox()
-            if not self._pending:
-                return kept_ok
+            # Taken together, with no await between: whoever waits now has all it recorded
+            # in this batch or in one already written.
+            waiters, self._waiters = self._waiters, []
             batch, self._pending = self._pending, Counter()
-            try:
-                await self._write(batch)
-            except self.errors as exc:
-                self._pending.update(batch)  # keep every count for the next try
-                self._report_failure(exc)
-                await self._lost()
-                return False
-            if self._failing:
-                log.warning(
-                    "%s is writable again; %d events written", self.describe, sum(batch.values())
-                )
-                self._failing = False
-            return not self._pending
+            finished, self._finished = self._finished, []
+            written = True
+            if batch or finished:
+                written = await self._write_batch(batch, finished)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(written)
+            return kept_ok and written and not self._pending
+
+    async def _write_batch(self, batch: Counter[Key], finished: list[bytes]) -> bool:
+        try:
+            await self._write(batch, finished)
+        except self.errors as exc:
+            self._pending.update(batch)  # keep every count for the next try
+            self._finished = finished + self._finished
+            self._report_failure(exc)
+            await self._lost()
+            return False
+        if self._failing:
+            log.warning(
+                "%s is writable again; %d events written", self.describe, sum(batch.values())
+            )
+            self._failing = False
+        return True
 
     async def _flush_inbox(self) -> bool:
         """Write kept questions, and delete those past `inbox_days` (hourly, and at start)."""
@@ -282,10 +340,17 @@ class CountingStore:
 
     # ------------------------------------------------------------------ shared deliveries
 
-    async def first_delivery(self, key: str, secret: bytes, ttl_seconds: float) -> bool:
-        """Whether no other worker has taken this delivery. One process alone (SQLite) has no
-        other worker: its channel's own memory decides. PostgreSQL overrides this."""
-        return True
+    async def claim(self, digest: bytes, ttl_seconds: float) -> Claim:
+        """Whether this worker should answer a delivery (`delivery_digest`). One process alone
+        (SQLite) has no other worker: its channel's own memory decides. PostgreSQL overrides
+        this."""
+        return Claim.NEW
+
+    def finish(self, digest: bytes) -> None:
+        """A claimed delivery was answered: marked done in the same transaction as its counts."""
+
+    async def _beat(self) -> None:
+        """Tell other workers this one is alive (PostgreSQL); called by the flush loop."""
 
     # ------------------------------------------------------------------ the back end
 
@@ -298,7 +363,7 @@ class CountingStore:
     async def _lost(self) -> None:
         """After a failed write: forget connections that may be broken."""
 
-    async def _write(self, batch: Counter[Key]) -> None:
+    async def _write(self, batch: Counter[Key], finished: list[bytes]) -> None:
         raise NotImplementedError
 
     async def _read(self, low: str, high: str) -> list[tuple[Any, ...]]:
@@ -348,7 +413,7 @@ class UsageStore(CountingStore):
     async def _lost(self) -> None:
         await self._drop_connection()
 
-    async def _write(self, batch: Counter[Key]) -> None:
+    async def _write(self, batch: Counter[Key], finished: list[bytes]) -> None:
         db = await self._connection()
         await db.executemany(UPSERT, [(*key, count) for key, count in batch.items()])
         await db.commit()
@@ -404,6 +469,10 @@ class UsageStore(CountingStore):
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await db.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode, NORMAL survives the process being killed (what an acknowledged
+            # delivery must), though not a power cut; and commits without waiting for the disk,
+            # which matters now that a WhatsApp burst commits as often as it can.
+            await db.execute("PRAGMA synchronous = NORMAL")
             await migrate(db)
         except BaseException:
             await db.close()
