@@ -501,6 +501,11 @@ def _eval(args: argparse.Namespace) -> int:
     print(
         f"\nDanger examples missed: {len(cv.danger_missed)}; near misses that raised the alarm: {len(cv.near_miss_alarms)}"
     )
+    for lang, (caught, n, alarmed, m) in cv.danger_by_language.items():
+        print(
+            f"  {lang}: danger examples caught {caught:.1%} of {n}; "
+            f"near misses that alarmed {alarmed:.1%} of {m}"
+        )
     for lang, text in cv.danger_missed[:show]:
         print(f"  missed [{lang}] {text!r}")
 

@@ -155,6 +155,11 @@ def test_content_eval_lists_weak_topics_confusions_and_misplaced_questions() -> 
     assert re.search(r"  es: example questions on their topic \d+\.\d%", out)
     assert "Topics that need more phrasings" in out and "Topics most often taken for another" in out
     assert re.search(r"/faq_(es|en)\.yaml:\d+: [a-z_.]+ -> ", out)  # file:line of a question
+    # Danger, per language: which language's danger list needs more examples.
+    assert re.search(
+        r"  es: danger examples caught \d+\.\d% of \d+; near misses that alarmed \d+\.\d% of \d+",
+        out,
+    )
     assert "Held-out sets" not in out
 
 

@@ -198,6 +198,8 @@ class CrossValidation:
     danger_missed: list[tuple[str, str]]  # (lang, text)
     near_miss_alarms: list[tuple[str, str]]
     by_language: dict[str, tuple[float, float]]  # lang -> (accuracy, out-of-scope rejected)
+    # lang -> (danger examples caught, how many; near misses that alarmed, how many)
+    danger_by_language: dict[str, tuple[float, int, float, int]]
 
 
 def cross_validation(
@@ -281,6 +283,13 @@ def cross_validation(
         for e, a in zip(oof.examples, alarms, strict=True)
         if e.kind == "near_miss" and a
     ]
+    danger_tally: dict[str, list[int]] = {}  # lang -> [danger, caught, near misses, alarmed]
+    for e, a in zip(oof.examples, alarms, strict=True):
+        if e.kind in ("danger", "near_miss"):
+            t = danger_tally.setdefault(e.lang, [0, 0, 0, 0])
+            at = 0 if e.kind == "danger" else 2
+            t[at] += 1
+            t[at + 1] += bool(a)
     return CrossValidation(
         folds=folds,
         semantic=oof.topic_semantic is not None,
@@ -291,6 +300,10 @@ def cross_validation(
         oos_answered=oos_answered,
         danger_missed=danger_missed,
         near_miss_alarms=near,
+        danger_by_language={
+            lang: (t[1] / t[0] if t[0] else 0.0, t[0], t[3] / t[2] if t[2] else 0.0, t[2])
+            for lang, t in sorted(danger_tally.items())
+        },
         by_language={
             lang: (t[1] / t[0] if t[0] else 0.0, t[3] / t[2] if t[2] else 0.0)
             for lang, t in per_lang.items()
