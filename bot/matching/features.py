@@ -12,7 +12,6 @@ features equal scikit-learn's own `transform` to 1e-6.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -90,31 +89,49 @@ class TfidfFeatures:
 
     def transform(self, text: str) -> tuple[Ints, Floats]:
         """Column numbers and values of the non-zero features of one (normalised) text."""
-        columns: list[int] = []
-        values: list[float] = []
+        columns: list[Ints] = []
+        values: list[Floats] = []
+        words = text.split()
         for channel, offset, per_word in zip(
             self.channels, self.offsets, self._word_columns, strict=True
         ):
             if per_word is not None:
-                summed: dict[int, int] = {}
-                for word in text.split():
-                    for col, n in per_word(word):
-                        summed[col] = summed.get(col, 0) + n
-                found = list(summed.items())
+                # Summed with numpy: a message's few hundred n-grams in a handful of calls.
+                parts = [p for p in map(per_word, words) if p[0].size]
+                if not parts:
+                    continue
+                if len(parts) == 1:
+                    found, counts = parts[0]
+                else:
+                    found, where = np.unique(
+                        np.concatenate([p[0] for p in parts]), return_inverse=True
+                    )
+                    counts = cast(  # with weights, bincount sums them as floats
+                        npt.NDArray[np.float64],
+                        np.bincount(
+                            where, np.concatenate([p[1] for p in parts]), minlength=found.size
+                        ),
+                    )
             else:
-                counts = Counter(analyze(channel.kind, channel.ngram, text))
-                found = [
+                grams = Counter(analyze(channel.kind, channel.ngram, text))
+                pairs = [
                     (column, count)
-                    for gram, count in counts.items()
+                    for gram, count in grams.items()
                     if (column := channel.vocabulary.get(gram)) is not None
                 ]
-            if not found:
-                continue
-            weights = [(1.0 + math.log(count)) * float(channel.idf[c]) for c, count in found]
-            norm = math.sqrt(sum(w * w for w in weights)) or 1.0
-            columns.extend(offset + c for c, _ in found)
-            values.extend(w / norm for w in weights)
-        return np.asarray(columns, dtype=np.int64), np.asarray(values, dtype=np.float32)
+                if not pairs:
+                    continue
+                found = np.fromiter((c for c, _ in pairs), np.int64, len(pairs))
+                counts = np.fromiter((n for _, n in pairs), np.float64, len(pairs))
+            weights = (1.0 + np.log(counts)) * channel.idf[found]
+            norm = float(np.sqrt(np.dot(weights, weights))) or 1.0
+            columns.append(found + offset)
+            values.append((weights / norm).astype(np.float32))
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if len(columns) == 1:
+            return columns[0], values[0]
+        return np.concatenate(columns), np.concatenate(values)
 
 
 # Words whose columns are remembered per channel: about 3.4 KB each (measured), so at most about
@@ -122,13 +139,18 @@ class TfidfFeatures:
 WORD_CACHE = 8192
 
 
-def _word_columns(channel: Channel, word: str) -> tuple[tuple[int, int], ...]:
-    """One word's character n-grams in `channel`, as (column, count) for those in the vocabulary."""
+def _word_columns(channel: Channel, word: str) -> tuple[Ints, npt.NDArray[np.float64]]:
+    """One word's character n-grams in `channel`: the columns of those in the vocabulary (in
+    increasing order) and how often each occurs."""
     counts = Counter(char_wb_ngrams(word, *channel.ngram))
-    return tuple(
+    pairs = sorted(
         (column, count)
         for gram, count in counts.items()
         if (column := channel.vocabulary.get(gram)) is not None
+    )
+    return (
+        np.fromiter((c for c, _ in pairs), np.int64, len(pairs)),
+        np.fromiter((n for _, n in pairs), np.float64, len(pairs)),
     )
 
 

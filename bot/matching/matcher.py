@@ -124,9 +124,7 @@ class BaseMatcher:
         for other_code, other in self.models.items():
             if other_code != code and not danger:
                 danger = other.triggers.found(other.analyzer.words(text))
-        if any(
-            rules.help_calls.only(rules.normalizer.words(text)) for rules in self.models.values()
-        ):
+        if any(rules.help_calls.only_in(rules.normalizer, text) for rules in self.models.values()):
             # Nothing but a call for help ("help me!!", "ayudaaa"): the emergency numbers, and no
             # topic guessed from the word "help".
             return Match(code, Intent.NONE, danger=True)

@@ -93,3 +93,15 @@ class HelpCalls:
 
     def only(self, words: Sequence[str]) -> bool:
         return bool(words) and set(words) <= self.words and bool(self.starts & set(words))
+
+    def only_in(self, normalizer: Normalizer, text: str) -> bool:
+        """`only(normalizer.words(text))`, correcting word by word and stopping at the first
+        that is not part of a call for help: for most messages the first word, so the other
+        languages' spellers are spared the rest of the message."""
+        found: set[str] = set()
+        for word in normalizer.analyzer.words(text):
+            fixed = normalizer.speller.correct(word) or word
+            if fixed not in self.words:
+                return False
+            found.add(fixed)
+        return bool(self.starts & found)
