@@ -87,3 +87,37 @@ def test_every_channel_follows_the_protocol(tmp_path: Path) -> None:
     for cls in (TelegramChannel, WhatsAppChannel, webchat.WebChat):
         assert all(callable(getattr(cls, m, None)) for m in ("start", "stop", "routes")), cls
         assert isinstance(cls.name, str), cls
+
+
+async def test_the_send_transport_asks_idle_connections_with_one_poll() -> None:
+    """Both channels send through `bot.channels.http.transport`: its streams remember their
+    socket, so httpcore's check of idle connections before each request is one poll(), not a
+    dictionary of socket attributes with a getpeername() each time. If an httpx upgrade builds
+    its pool differently, this fails and says so (the bot still works, only slower)."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.channels.http import RememberingStream, remembers, transport
+    from bot.handlers.telegram_request import JSONRequest
+    from bot.web.server import InLoopServer
+
+    made = transport(httpx.Limits(max_connections=4))
+    assert remembers(made), "httpx no longer builds its pool as bot.channels.http expects"
+    assert remembers(JSONRequest(connection_pool_size=4)._client._transport)  # type: ignore[arg-type]
+
+    async def ok(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    server = InLoopServer(Starlette(routes=[Route("/", ok)]))
+    port = await server.start()
+    try:
+        async with httpx.AsyncClient(transport=made, base_url=f"http://127.0.0.1:{port}") as web:
+            for _ in range(3):  # the second and third ask the idle connection first
+                assert (await web.get("/")).text == "ok"
+            (connection,) = made._pool.connections
+            stream = connection._connection._network_stream  # type: ignore[union-attr]
+            assert isinstance(stream, RememberingStream) and stream._socket is not None
+            assert stream.get_extra_info("is_readable") is False  # open, nothing to read
+    finally:
+        await server.stop()

@@ -16,9 +16,21 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.channels.http import transport
+
 
 class JSONRequest(HTTPXRequest):
-    """python-telegram-bot's HTTP layer with JSON bodies (see the module's docstring)."""
+    """python-telegram-bot's HTTP layer with JSON bodies (see the module's docstring), over the
+    transport of `bot.channels.http` (cheaper pool checks)."""
+
+    def _build_client(self) -> httpx.AsyncClient:
+        kwargs = dict(self._client_kwargs)
+        if kwargs.get("transport") is None and kwargs.get("proxy") is None:
+            # A transport of our own takes the limits itself (httpx ignores the client's then).
+            kwargs["transport"] = transport(
+                kwargs.pop("limits"), http1=kwargs["http1"], http2=kwargs["http2"]
+            )
+        return httpx.AsyncClient(**kwargs)
 
     async def do_request(  # type: ignore[override]
         self,

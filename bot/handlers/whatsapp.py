@@ -32,6 +32,7 @@ from tenacity import (
 )
 
 from bot.channels import ChannelType
+from bot.channels.http import transport
 from bot.channels.pipeline import Pipeline
 from bot.channels.webhook import read_json
 from bot.config import ConfigError, Settings
@@ -94,7 +95,7 @@ class WhatsAppChannel:
             base_url=self.settings.whatsapp_api_base_url,
             headers={"Authorization": f"Bearer {self.settings.whatsapp_token}"},
             timeout=httpx.Timeout(self.settings.http_timeout),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            transport=transport(httpx.Limits(max_connections=50, max_keepalive_connections=20)),
         )
 
     async def stop(self, deadline: float | None = None) -> None:
