@@ -66,10 +66,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def spawn(cmd: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+async def spawn(
+    cmd: list[str], env: dict[str, str], cwd: Path = ROOT
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         *cmd,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **env},
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
@@ -85,7 +87,11 @@ async def stop(process: asyncio.subprocess.Process) -> None:
             process.kill()
 
 
-async def telegram(cmd: list[str], texts: list[str], tmp: Path) -> dict[str, float]:
+async def telegram(
+    cmd: list[str], texts: list[str], tmp: Path, cwd: Path = ROOT, **extra: str
+) -> dict[str, float]:
+    """Updates/s, CPU per update, start-up and RSS of a bot process (`cmd`, run in `cwd`, with
+    `extra` environment) against the fake Bot API."""
     async with FakeBotAPI() as api:
         env = {
             "TELEGRAM_BOT_TOKEN": api.token,
@@ -93,10 +99,11 @@ async def telegram(cmd: list[str], texts: list[str], tmp: Path) -> dict[str, flo
             "TELEGRAM_RATE_LIMIT": "0",
             "ORIENTA_DB": str(tmp / "bench.db"),
             "ORIENTA_CONTENT_POLL": "0",
+            **extra,
         }
         api.queue(api.text_update("hola", chat_id=1))  # waiting before the bot even starts
         started = time.perf_counter()
-        process = await spawn(cmd, env)
+        process = await spawn(cmd, env, cwd)
         try:
             await api.wait_chat(1, 1, timeout=60)
             first_answer = time.perf_counter() - started
