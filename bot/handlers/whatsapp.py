@@ -149,7 +149,7 @@ class WhatsAppChannel:
         if isinstance(data, Response):
             return data
         answering: list[asyncio.Future[bool]] = []
-        busy = False
+        busy = repeated = False
         for message in _messages(data):
             if not _sender(message):
                 continue  # not a user's phone number: nobody to answer
@@ -161,7 +161,8 @@ class WhatsAppChannel:
                 answering.append(earlier)  # a retry while it is answered here: ack it with it
                 continue
             if earlier:
-                continue  # a repeated delivery, answered here
+                repeated = True  # answered here: acknowledged once its counts are surely written
+                continue
             digest = delivery_digest(key, self.app_secret)
             claim = await self.runtime.stats.claim(digest, DELIVERY_MEMORY)
             if claim is Claim.DONE:  # answered and counted by another worker
@@ -177,10 +178,11 @@ class WhatsAppChannel:
         if answering:
             await asyncio.wait(answering)
         answered = all(not f.cancelled() for f in answering)
-        # Acknowledge only what is counted: whatever waits now shares the next transaction. A
-        # database that is down is not a reason to have WhatsApp send it all again: the counts
-        # wait in memory, as for every channel.
-        await self.runtime.stats.settled()
+        if answering or repeated:  # (status updates, most deliveries, have nothing to count)
+            # Acknowledge only what is counted: whatever waits now shares the next transaction.
+            # A database that is down is not a reason to have WhatsApp send it all again: the
+            # counts wait in memory, as for every channel.
+            await self.runtime.stats.settled()
         if busy or not answered:  # WhatsApp retries it, and another worker (or this) answers
             return PlainTextResponse(
                 "not answered yet", status_code=503, headers={"Retry-After": BUSY_RETRY}
