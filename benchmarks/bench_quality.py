@@ -263,8 +263,9 @@ def main() -> int:
     parser.add_argument(
         "--set",
         default="2",
-        choices=("1", "2", "3", "4", "5"),
-        help="which frozen held-out set (default 2; 4 is Kreyol and French; 5 is danger in all four)",
+        choices=("1", "2", "3", "4", "5", "6"),
+        help="which frozen held-out set (default 2; 4 is Kreyol and French; 5 and 6 are danger "
+        "in all four languages, 6 written after the Kreyol and French danger examples of round 4)",
     )
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation table")
     parser.add_argument("--no-startup", action="store_true", help="skip start-up measurements")
