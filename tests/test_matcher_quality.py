@@ -49,6 +49,8 @@ FROZEN = {
     "heldout4_danger.yaml": "c964a04767952f3965f6613311e739824064f163a0c4e9ce1a597723bc83ca7f",
     # Set 5: danger in the four languages, written before the danger examples were extended.
     "heldout5_danger.yaml": "51c3bc5cef53c1dbcc8f4233daf1f31bb3d672e51216b3b15208cb370e5106c6",
+    # Set 6: danger in the four languages, written after round 4 of the Kreyol and French examples.
+    "heldout6_danger.yaml": "19029f791061caaf5f05e4b2eacd2ae308eebbb2a3aa7b5fb228e1c4b7fcaf3d",
 }
 
 
