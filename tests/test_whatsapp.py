@@ -518,6 +518,23 @@ async def test_an_acknowledged_delivery_is_already_answered_and_counted(wa: What
     assert after.get(("answered", "complaint.bribe"), 0) == 1
 
 
+async def test_an_answer_held_up_by_the_graph_api_is_acknowledged_anyway(
+    wa: WhatsApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WhatsApp takes a slow webhook for a failed one: past ACK_WAIT the delivery is
+    acknowledged while its answer is still on its way, and it still arrives, once."""
+    from bot.handlers import whatsapp
+
+    monkeypatch.setattr(whatsapp, "ACK_WAIT", 0.3)
+    wa.graph.delay_next(1.5)  # the Graph API is slow to take the reply
+    started = time.monotonic()
+    response = await wa.post(wa.envelope(wa.message("text", text={"body": "hola"})))
+    assert response.status_code == 200 and time.monotonic() - started < 1.2
+    assert wa.graph.sent == []  # not out yet
+    (reply,) = await wa.graph.wait_for(1)
+    assert text_of(reply).startswith("¡Hola! Soy Orienta.")
+
+
 async def test_a_sender_or_id_that_whatsapp_never_sends_gets_no_reply(wa: WhatsApp) -> None:
     for field_name, value in BAD_SENDERS_AND_IDS:
         message = wa.message("text", text={"body": "hola"})

@@ -58,6 +58,11 @@ MAX_WAIT = 30.0  # seconds: a platform asking to wait longer gets the message dr
 DELIVERY_MEMORY = 24 * 3600.0  # seconds a delivery is remembered (WhatsApp retries for less)
 INBOX_MAX = 50  # messages waiting from one sender; the flood guard answers far fewer per minute
 BUSY_RETRY = "5"  # seconds: a retry of a delivery another worker is answering now comes back later
+# Seconds a delivery waits for its answer before it is acknowledged anyway. Answers take
+# milliseconds; only a Graph API that asks us to wait (429, Retry-After) holds one longer, and
+# WhatsApp treats a slow webhook as a failed one. Past this, the 200 says "taken": the message is
+# still answered and counted, but a worker killed before that would lose it.
+ACK_WAIT = 10.0
 
 Seen = asyncio.Future[bool] | bool  # a delivery being answered here, or answered
 Item = tuple[dict[str, Any], str, bytes, asyncio.Future[bool]]  # message, key, digest, answered
@@ -176,7 +181,7 @@ class WhatsAppChannel:
                 elif current is None:
                     answering.append(self._enqueue(message, key, digest))
         if answering:
-            await asyncio.wait(answering)
+            await asyncio.wait(answering, timeout=ACK_WAIT)
         answered = all(not f.cancelled() for f in answering)
         if answering or repeated:  # (status updates, most deliveries, have nothing to count)
             # Acknowledge only what is counted: whatever waits now shares the next transaction.
