@@ -98,13 +98,17 @@ async def test_the_send_transport_asks_idle_connections_with_one_poll() -> None:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from bot.channels.http import RememberingStream, remembers, transport
+    from bot.channels.http import RememberingBackend, RememberingStream, transport
     from bot.handlers.telegram_request import JSONRequest
     from bot.web.server import InLoopServer
 
+    def remembers(made: object) -> bool:
+        backend = getattr(getattr(made, "_pool", None), "_network_backend", None)
+        return isinstance(backend, RememberingBackend)
+
     made = transport(httpx.Limits(max_connections=4))
     assert remembers(made), "httpx no longer builds its pool as bot.channels.http expects"
-    assert remembers(JSONRequest(connection_pool_size=4)._client._transport)  # type: ignore[arg-type]
+    assert remembers(JSONRequest(connection_pool_size=4)._client._transport)
 
     async def ok(request: object) -> PlainTextResponse:
         return PlainTextResponse("ok")

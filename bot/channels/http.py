@@ -10,7 +10,7 @@ remembers its socket, so the question is one `poll()`, as httpcore meant it to b
 Hand-written because neither httpx nor httpcore has a setting for it: httpx builds its pool with
 httpcore's default network back end, and this wraps that back end, changing nothing else. If a
 future httpx builds its pool differently, `transport()` leaves the pool as it is (and
-`tests/test_channels.py` says so).
+`tests/test_channels.py` fails, to say so).
 """
 
 from __future__ import annotations
@@ -102,10 +102,3 @@ def transport(limits: httpx.Limits, **kwargs: Any) -> httpx.AsyncHTTPTransport:
     ):
         pool._network_backend = RememberingBackend(backend)
     return made
-
-
-def remembers(made: httpx.AsyncHTTPTransport) -> bool:
-    """Whether `transport()` could put its back end in (for the test that watches upgrades)."""
-    return isinstance(
-        getattr(getattr(made, "_pool", None), "_network_backend", None), RememberingBackend
-    )

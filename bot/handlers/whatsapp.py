@@ -161,25 +161,23 @@ class WhatsAppChannel:
             if "id" in message and not _usable_id(message["id"]):
                 continue  # not an id WhatsApp gives: a forgery or a broken relay
             key = _delivery_key(message)
+            digest = delivery_digest(key, self.app_secret)
+            if key not in self.seen:  # new here: has another worker taken it?
+                claim = await self.runtime.stats.claim(digest, DELIVERY_MEMORY)
+                if claim is Claim.DONE:  # answered and counted by another worker
+                    self.seen[key] = True
+                    continue
+                if claim is Claim.BUSY:  # another worker is answering it now: come back later
+                    busy = True
+                    continue
+            # (Read again: a twin request may have taken it here during the claim's await.)
             earlier = self.seen.get(key)
             if isinstance(earlier, asyncio.Future):
-                answering.append(earlier)  # a retry while it is answered here: ack it with it
-                continue
-            if earlier:
+                answering.append(earlier)  # being answered here: acknowledged with it
+            elif earlier:
                 repeated = True  # answered here: acknowledged once its counts are surely written
-                continue
-            digest = delivery_digest(key, self.app_secret)
-            claim = await self.runtime.stats.claim(digest, DELIVERY_MEMORY)
-            if claim is Claim.DONE:  # answered and counted by another worker
-                self.seen[key] = True
-            elif claim is Claim.BUSY:  # another worker is answering it now: come back later
-                busy = True
-            else:  # a twin request may have taken it here during the claim's await
-                current = self.seen.get(key)
-                if isinstance(current, asyncio.Future):
-                    answering.append(current)
-                elif current is None:
-                    answering.append(self._enqueue(message, key, digest))
+            else:
+                answering.append(self._enqueue(message, key, digest))
         if answering:
             await asyncio.wait(answering, timeout=ACK_WAIT)
         answered = all(not f.cancelled() for f in answering)

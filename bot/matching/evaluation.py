@@ -273,23 +273,20 @@ def cross_validation(
             )
             confused[(example.topic, label)] = confused.get((example.topic, label), 0) + 1
     alarms = np.asarray(danger) >= alarm
-    danger_missed = [
-        (e.lang, e.text)
-        for e, a in zip(oof.examples, alarms, strict=True)
-        if e.kind == "danger" and not a
-    ]
-    near = [
-        (e.lang, e.text)
-        for e, a in zip(oof.examples, alarms, strict=True)
-        if e.kind == "near_miss" and a
-    ]
+    danger_missed: list[tuple[str, str]] = []
+    near: list[tuple[str, str]] = []
     danger_tally: dict[str, list[int]] = {}  # lang -> [danger, caught, near misses, alarmed]
     for e, a in zip(oof.examples, alarms, strict=True):
-        if e.kind in ("danger", "near_miss"):
-            t = danger_tally.setdefault(e.lang, [0, 0, 0, 0])
-            at = 0 if e.kind == "danger" else 2
-            t[at] += 1
-            t[at + 1] += bool(a)
+        if e.kind not in ("danger", "near_miss"):
+            continue
+        t = danger_tally.setdefault(e.lang, [0, 0, 0, 0])
+        at = 0 if e.kind == "danger" else 2
+        t[at] += 1
+        t[at + 1] += bool(a)
+        if e.kind == "danger" and not a:
+            danger_missed.append((e.lang, e.text))
+        elif e.kind == "near_miss" and a:
+            near.append((e.lang, e.text))
     return CrossValidation(
         folds=folds,
         semantic=oof.topic_semantic is not None,

@@ -197,8 +197,7 @@ class PostgresStore(CountingStore):
         records = await pool.fetch(
             "SELECT day, channel, language, event, topic, count FROM usage "
             "WHERE day >= $1 AND day <= $2",
-            date.fromisoformat(max(low, "0001-01-01")),
-            date.fromisoformat(min(high, "9999-12-31")),
+            *_days(low, high),
         )
         return [(r["day"].isoformat(), *tuple(r)[1:]) for r in records]
 
@@ -229,8 +228,7 @@ class PostgresStore(CountingStore):
         records = await pool.fetch(
             "SELECT id, day, channel, language, text, guesses FROM inbox "
             "WHERE day >= $1 AND day <= $2",
-            date.fromisoformat(max(low, "0001-01-01")),
-            date.fromisoformat(min(high, "9999-12-31")),
+            *_days(low, high),
         )
         return [
             InboxItem(
@@ -292,6 +290,11 @@ class PostgresStore(CountingStore):
             self._beaten = time.monotonic()
         except ERRORS as exc:
             self._report_failure(exc)
+
+
+def _days(low: str, high: str) -> tuple[date, date]:
+    """An inclusive range of ISO days (the store's open ends clipped to what `date` holds)."""
+    return date.fromisoformat(max(low, "0001-01-01")), date.fromisoformat(min(high, "9999-12-31"))
 
 
 async def migrate(pool: asyncpg.Pool) -> None:
