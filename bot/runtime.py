@@ -20,7 +20,7 @@ from bot.content.problems import Problem, Report
 from bot.engine.engine import Engine
 from bot.engine.views import ENGINE_CHECKS
 from bot.i18n import Catalogs
-from bot.matching.cache import ModelCache
+from bot.matching.cache import SHIPPED, ModelCache
 from bot.matching.embedder import Embedder, make_embedder
 from bot.matching.matcher import Matcher
 from bot.matching.training import Progress
@@ -126,7 +126,8 @@ class Matching:
     @classmethod
     def from_settings(cls, settings: Settings, progress: Progress | None = None) -> Matching:
         """Raises EmbedderUnavailable when ORIENTA_EMBEDDINGS asks for one that cannot run."""
-        return cls(ModelCache(settings.cache_dir), make_embedder(settings.embeddings), progress)
+        cache = ModelCache(settings.cache_dir, shipped=settings.content_dir / SHIPPED)
+        return cls(cache, make_embedder(settings.embeddings), progress)
 
     @classmethod
     def in_memory(cls) -> Matching:

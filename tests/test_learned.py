@@ -199,6 +199,43 @@ def test_embeddings_are_cached_per_phrasing(small: Content, tmp_path: Path) -> N
     assert embedder.texts == first + 1  # only the new phrasing
 
 
+def test_shipped_embeddings_spare_a_new_server_the_embedding(
+    small: Content, tmp_path: Path
+) -> None:
+    """`orienta content embeddings` stores the content's phrasings in its embeddings/ folder: a
+    server with an empty cache embeds none of them, and after an edit only the new phrasing."""
+    from tests.fixtures import with_question
+
+    shipped = tmp_path / "content" / "embeddings"
+    embedder = CountingEmbedder()
+    normalizers = {c: r.normalizer for c, r in Matcher(small, None, None).models.items()}
+    path, count = ModelCache(tmp_path / "build", shipped=shipped).ship(small, normalizers, embedder)
+    assert count == embedder.texts > 0 and path.parent == shipped
+
+    fresh = CountingEmbedder()
+    matcher = Matcher(small, ModelCache(tmp_path / "server", shipped=shipped).models, fresh)
+    assert fresh.texts == 0 and matcher.semantic
+    found = matcher.match("me pidieron mordida en la garita")
+    assert (found.intent, found.topic) == (Intent.TOPIC, "complaint.bribe")
+    before = fresh.texts
+    changed = with_question(small, "complaint.bribe", "el agente quiso lana")
+    Matcher(changed, ModelCache(tmp_path / "server2", shipped=shipped).models, fresh)
+    assert fresh.texts == before + 1  # only the new phrasing
+
+
+def test_unreadable_shipped_embeddings_are_ignored_with_a_warning(
+    small: Content, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shipped = tmp_path / "embeddings"
+    shipped.mkdir()
+    (shipped / f"vectors-{CountingEmbedder.model_id}.npz").write_bytes(b"truncated")
+    embedder = CountingEmbedder()
+    with caplog.at_level(logging.WARNING):
+        matcher = Matcher(small, ModelCache(tmp_path / "cache", shipped=shipped).models, embedder)
+    assert "shipped embeddings" in caplog.text and "unreadable" in caplog.text
+    assert matcher.semantic and embedder.texts > 0  # embedded here instead
+
+
 # ---------------------------------------------------------------------- both paths
 
 

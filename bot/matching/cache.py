@@ -6,6 +6,11 @@
 - `vectors-<model>.npz`: one embedding per phrasing, keyed by a hash of its text, so a reload
   after an edit embeds only the new or changed phrasings.
 
+The content directory ships its phrasings' embeddings too (`embeddings/vectors-<model>.npz`,
+float16, written by `orienta content embeddings`): embedding ten thousand phrasings takes two
+minutes on two cores, so without them a fresh clone, a new server or a CI run would wait that
+long before its first answer. A phrasing edited since is embedded at start and kept here.
+
 Files are written whole to a temporary name and renamed, so a crash never leaves half a file. A
 file that cannot be read (corrupt, truncated, another format) is ignored and rebuilt. When the
 directory cannot be written (read-only disk, no permission), everything is kept in memory for
@@ -37,22 +42,27 @@ from bot.matching.embedder import Embedder
 from bot.matching.features import Floats
 from bot.matching.learned import FORMAT, Models
 from bot.matching.normalize import Normalizer
-from bot.matching.training import Progress, Recipe, fingerprint, train
+from bot.matching.training import Progress, Recipe, collect, embedded, fingerprint, train
 
 log = logging.getLogger(__name__)
 
 KEEP_MODELS = 3  # older model files are deleted: one per recent content version is enough
 EMBED_BATCH = 64
+SHIPPED = "embeddings"  # the folder, inside the content directory, of the shipped embeddings
 
 
 class ModelCache:
     """Fitted models and embeddings for one directory (None: memory only)."""
 
-    def __init__(self, directory: Path | None, recipe: Recipe | None = None) -> None:
+    def __init__(
+        self, directory: Path | None, recipe: Recipe | None = None, shipped: Path | None = None
+    ) -> None:
         self.directory = directory
         self.recipe = recipe or Recipe()
+        self.shipped = shipped  # the content's `embeddings/` folder (read only here)
         self._memory: dict[str, bytes] = {}
         self._vectors: dict[str, dict[str, Floats]] = {}
+        self._shipped: dict[str, dict[str, Floats]] = {}
         self._lock = threading.Lock()
         self._warned = False
         self.last_hit: bool | None = None  # whether the last `models()` call found stored models
@@ -129,8 +139,17 @@ class ModelCache:
             known = self._vectors.get(name)
             if known is None:
                 known = self._vectors[name] = self._read_vectors(name)
+            shipped = self._shipped.get(name)
+            if shipped is None:
+                shipped = self._shipped[name] = self._read_shipped(name)
         keys = [_text_key(t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+        missing = sorted(
+            {
+                k: t
+                for k, t in zip(keys, texts, strict=True)
+                if k not in known and k not in shipped
+            }.items()
+        )
         for start in range(0, len(missing), EMBED_BATCH):
             batch = missing[start : start + EMBED_BATCH]
             if progress and (start // EMBED_BATCH) % 8 == 0:
@@ -142,7 +161,53 @@ class ModelCache:
             self._write_vectors(name, known)
         if not texts:
             return np.zeros((0, 0), np.float32)
-        return np.stack([known[k] for k in keys]).astype(np.float32)
+        return np.stack([known[k] if k in known else shipped[k] for k in keys]).astype(np.float32)
+
+    def ship(
+        self,
+        content: Content,
+        normalizers: Mapping[str, Normalizer],
+        embedder: Embedder,
+        progress: Progress | None = None,
+    ) -> tuple[Path, int]:
+        """Write the embedding of every phrasing `content` has into the shipped folder (phrasings
+        no longer in the content are dropped); returns the file and how many it holds."""
+        if self.shipped is None:
+            raise ValueError("this cache has no shipped-embeddings folder")
+        texts = sorted(set(embedded(collect(content, normalizers), self.recipe)))
+        vectors = self.vectors(embedder, texts, progress)
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            allow_pickle=False,
+            # sha1 digests as rows of bytes: a numpy bytes string would drop trailing zeros
+            keys=np.array([list(bytes.fromhex(_text_key(t))) for t in texts], dtype=np.uint8),
+            vectors=vectors.astype(np.float16),  # 4-bit weights: float16 loses nothing that counts
+        )
+        name = f"vectors-{_safe(embedder.model_id)}.npz"
+        _replace(self.shipped, name, buffer.getvalue())
+        (self.shipped / name).chmod(0o644)  # content, read by whichever user serves it
+        with self._lock:
+            self._shipped.pop(name, None)
+        return self.shipped / name, len(texts)
+
+    def _read_shipped(self, name: str) -> dict[str, Floats]:
+        if self.shipped is None:
+            return {}
+        try:
+            with np.load(self.shipped / name, allow_pickle=False) as archive:
+                keys, vectors = archive["keys"], archive["vectors"].astype(np.float32)
+        except FileNotFoundError:
+            return {}
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+            log.warning("the shipped embeddings %s are unreadable (%s); ignoring them", name, exc)
+            return {}
+        if keys.ndim != 2 or keys.shape[1] != 20 or len(keys) != len(vectors):
+            log.warning(
+                "the shipped embeddings %s are not in the expected shape; ignoring them", name
+            )
+            return {}
+        return {bytes(k).hex(): v for k, v in zip(keys, vectors, strict=True)}
 
     def _read_vectors(self, name: str) -> dict[str, Floats]:
         data = self._read(name)
@@ -187,12 +252,7 @@ class ModelCache:
     def _write(self, name: str, data: bytes) -> None:
         if self.directory is not None:
             try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile(
-                    dir=self.directory, prefix=f".{name}.", delete=False
-                ) as tmp:
-                    tmp.write(data)
-                os.replace(tmp.name, self.directory / name)
+                _replace(self.directory, name, data)
                 self._memory.pop(name, None)
                 return
             except OSError as exc:
@@ -245,6 +305,14 @@ class ModelCache:
                 (self.directory / f".fit-{key}.lock").unlink(missing_ok=True)
         except OSError:
             pass  # pruning is housekeeping: never a reason to fail
+
+
+def _replace(directory: Path, name: str, data: bytes) -> None:
+    """Write `name` whole: to a temporary name, then renamed over the old file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{name}.", delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, directory / name)
 
 
 def _text_key(text: str) -> str:

@@ -118,6 +118,11 @@ def embed_text(example: Example, recipe: Recipe) -> str:
     return example.norm if recipe.embed_normalized else example.text
 
 
+def embedded(examples: Sequence[Example], recipe: Recipe) -> list[str]:
+    """The texts the embedder sees for `examples`, in order (what `train` embeds)."""
+    return [window(embed_text(e, recipe), recipe.embed_words, recipe.embed_chars) for e in examples]
+
+
 def fingerprint(content: Content) -> list[Any]:
     """Everything `collect` reads, as written: the cache key, without normalising anything."""
     parts: list[Any] = []
@@ -526,12 +531,7 @@ def train(
     if embed is not None:
         if progress:
             progress(f"embedding {len(examples)} phrasings")
-        vectors = embed(
-            [
-                window(embed_text(e, recipe), recipe.embed_words, recipe.embed_chars)
-                for e in examples
-            ]
-        )
+        vectors = embed(embedded(examples, recipe))
     grams = _grams(recipe.topic_channels, [e.norm for e in examples])
     oof = cross_validate(examples, vectors, recipe, progress, grams)
     thresholds, report = choose_thresholds(oof, recipe)
