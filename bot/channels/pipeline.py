@@ -14,15 +14,23 @@ is one class with one method per step, in the order a channel calls them:
 5. `undelivered(why)`: a reply the platform would not take is logged (never its recipient) and
    counted.
 
+Inside `with pipeline.holding() as held:` nothing is counted or kept yet: it is collected in
+`held`, for `release(held)` to pass on at once, or for nobody. WhatsApp holds a delivery's counts
+until it knows the delivery is its own to count (several workers may receive one delivery), and
+then writes them in the same transaction that marks the delivery done.
+
 The console uses the same steps synchronously (`answer_now`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from cachetools import TTLCache
 
@@ -52,6 +60,19 @@ Keep = Callable[[str, Kept], None]  # (channel, a question the person chose to s
 
 def _ignore(channel: str, usage: Iterable[Usage]) -> None:
     pass
+
+
+@dataclass
+class Held:
+    """What a message would have counted and kept, held back (`Pipeline.holding`)."""
+
+    usage: list[Usage] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)
+
+
+# Per task (each conversation is answered in its own asyncio task): a context variable rather than
+# an argument threaded through every step and every send.
+_HELD: ContextVar[Held | None] = ContextVar("held", default=None)
 
 
 class Pipeline:
@@ -89,7 +110,8 @@ class Pipeline:
         # Free text is answered in worker threads, but matching is mostly Python, which holds
         # the GIL: more threads at once than cores only fight over it (measured: a WhatsApp
         # burst was answered 2.6 times slower with 6 threads matching at once than with 2).
-        self._matching = asyncio.Semaphore(os.cpu_count() or 2)
+        # The cores this process may run on: a worker pinned to one (CPUAffinity=) matches in one.
+        self._matching = asyncio.Semaphore(usable_cores())
 
     @property
     def engine(self) -> Engine:
@@ -161,12 +183,46 @@ class Pipeline:
         if response.offered:
             self.offered[chat] = True
         if response.keep is not None and self._keep is not None:
-            self._keep(self.channel, response.keep)
+            held = _HELD.get()
+            if held is not None:
+                held.kept.append(response.keep)
+            else:
+                self._keep(self.channel, response.keep)
         self.record(response.usage)
 
     def record(self, usage: Iterable[Usage]) -> None:
-        self._record(self.channel, usage)
+        held = _HELD.get()
+        if held is not None:
+            held.usage.extend(usage)
+        else:
+            self._record(self.channel, usage)
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[Held]:
+        """Collect what this task counts and keeps instead of passing it on (see the top)."""
+        held = Held()
+        token = _HELD.set(held)
+        try:
+            yield held
+        finally:
+            _HELD.reset(token)
+
+    def release(self, held: Held) -> None:
+        """Pass on what `holding` collected: counted and kept now."""
+        self._record(self.channel, held.usage)
+        if self._keep is not None:
+            for kept in held.kept:
+                self._keep(self.channel, kept)
+        held.usage, held.kept = [], []
 
     def undelivered(self, why: str) -> None:
         log.warning("%s: a reply was not sent (%s)", self.channel, why)
         self.record([Usage(UsageKind.UNDELIVERED, "")])
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), not all the machine has."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this platform (macOS)
+        return os.cpu_count() or 2

@@ -38,6 +38,7 @@ from bot.channels.webhook import read_json
 from bot.config import ConfigError, Settings
 from bot.engine.events import Event, Location, Press, Text, Unsupported
 from bot.engine.replies import Response as EngineResponse
+from bot.engine.replies import UsageKind
 from bot.handlers.whatsapp_render import render
 from bot.limits import MATCH_INPUT_MAX
 from bot.memory import FloodGuard, Verdict, forgetting
@@ -64,8 +65,11 @@ BUSY_RETRY = "5"  # seconds: a retry of a delivery another worker is answering n
 # still answered and counted, but a worker killed before that would lose it.
 ACK_WAIT = 10.0
 
-Seen = asyncio.Future[bool] | bool  # a delivery being answered here, or answered
-Item = tuple[dict[str, Any], str, bytes, asyncio.Future[bool]]  # message, key, digest, answered
+# A delivery being answered here (the future says how it ended: the claim, or None when there
+# was nothing to answer), or answered.
+Outcome = asyncio.Future[Claim | None]
+Seen = Outcome | bool
+Item = tuple[dict[str, Any], str, bytes, Outcome]  # message, key, digest, outcome
 
 
 class WhatsAppChannel:
@@ -153,34 +157,27 @@ class WhatsAppChannel:
         data = await read_json(request, signed)
         if isinstance(data, Response):
             return data
-        answering: list[asyncio.Future[bool]] = []
-        busy = repeated = False
+        answering: list[Outcome] = []
+        repeated = False
         for message in _messages(data):
             if not _sender(message):
                 continue  # not a user's phone number: nobody to answer
             if "id" in message and not _usable_id(message["id"]):
                 continue  # not an id WhatsApp gives: a forgery or a broken relay
             key = _delivery_key(message)
-            digest = delivery_digest(key, self.app_secret)
-            if key not in self.seen:  # new here: has another worker taken it?
-                claim = await self.runtime.stats.claim(digest, DELIVERY_MEMORY)
-                if claim is Claim.DONE:  # answered and counted by another worker
-                    self.seen[key] = True
-                    continue
-                if claim is Claim.BUSY:  # another worker is answering it now: come back later
-                    busy = True
-                    continue
-            # (Read again: a twin request may have taken it here during the claim's await.)
             earlier = self.seen.get(key)
             if isinstance(earlier, asyncio.Future):
                 answering.append(earlier)  # being answered here: acknowledged with it
             elif earlier:
                 repeated = True  # answered here: acknowledged once its counts are surely written
             else:
+                digest = delivery_digest(key, self.app_secret)
                 answering.append(self._enqueue(message, key, digest))
         if answering:
             await asyncio.wait(answering, timeout=ACK_WAIT)
         answered = all(not f.cancelled() for f in answering)
+        # Another worker that is alive is answering it now: WhatsApp comes back later.
+        busy = any(f.done() and not f.cancelled() and f.result() is Claim.BUSY for f in answering)
         if answering or repeated:  # (status updates, most deliveries, have nothing to count)
             # Acknowledge only what is counted: whatever waits now shares the next transaction.
             # A database that is down is not a reason to have WhatsApp send it all again: the
@@ -192,36 +189,40 @@ class WhatsAppChannel:
             )
         return PlainTextResponse("ok")
 
-    def _enqueue(self, message: dict[str, Any], key: str, digest: bytes) -> asyncio.Future[bool]:
+    def _enqueue(self, message: dict[str, Any], key: str, digest: bytes) -> Outcome:
         """Queue a message behind its sender's earlier ones; the future is done once it is
-        answered (or refused by the flood guard), cancelled if the worker stops first."""
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        answered (or refused by the flood guard, or found to be another worker's), cancelled if
+        the worker stops first."""
+        done: Outcome = asyncio.get_running_loop().create_future()
         self.seen[key] = done
         sender = _sender(message) or ""  # receive() took only messages with a sender
         box = self._inbox.setdefault(sender, deque())
         if len(box) >= INBOX_MAX:  # a flood while the first replies are still going out
             self.pipeline.admit_refused(sender)
-            self._finished((message, key, digest, done))
+            self._finished((message, key, digest, done), None)
             return done
         box.append((message, key, digest, done))
         if sender not in self._workers:
             self._workers[sender] = asyncio.create_task(self._work(sender, box))
         return done
 
-    def _finished(self, item: Item) -> None:
-        _, key, digest, done = item
-        self.runtime.stats.finish(digest)
+    def _finished(self, item: Item, outcome: Claim | None) -> None:
+        _, key, _, done = item
         if not done.done():
-            done.set_result(True)
+            done.set_result(outcome)
         if self.seen.get(key) is done:
-            self.seen[key] = True
+            if outcome is Claim.BUSY:
+                del self.seen[key]  # not answered here: WhatsApp's next try is taken afresh
+            else:
+                self.seen[key] = True
 
     async def _work(self, sender: str, box: deque[Item]) -> None:
         """Answer one sender's messages in order until the mailbox is empty."""
         try:
             while box:
-                await self._process(box[0][0])
-                self._finished(box.popleft())  # only now: stop() counts it as unanswered
+                message, _, digest, _ = box[0]
+                outcome = await self._process(message, digest)
+                self._finished(box.popleft(), outcome)  # only now: stop() counts it unanswered
         finally:
             # No await between the emptiness check and here: a message enqueued meanwhile
             # would have been seen by the loop.
@@ -235,26 +236,57 @@ class WhatsAppChannel:
 
     # ------------------------------------------------------------------ messages
 
-    async def _process(self, message: dict[str, Any]) -> None:
+    async def _process(self, message: dict[str, Any], digest: bytes) -> Claim | None:
+        """Answer one message, unless another worker has (or is at it); returns the claim, or
+        None when there was nothing to answer.
+
+        Several workers may receive one delivery (WhatsApp retries it, perhaps elsewhere), so a
+        delivery is claimed in the shared database; and it is claimed as late as possible, once
+        the answer is ready and just before it is sent. A worker that dies after its claim may
+        have answered, so the worker that takes the delivery over counts it without answering
+        again (`Claim.ORPHAN`); one that dies before its claim has sent nothing, and the retry
+        is answered as new. Meanwhile what the message counts is held back, and written in the
+        same transaction that marks it done: counted once, whoever dies when.
+        """
         sender = _sender(message)
         if not sender:
-            return
-        try:
-            event = self._event(message, sender)
-            if event is None:
-                return
-            verdict = self.pipeline.admit(sender)
-            if verdict == Verdict.WARN:
-                note = self.pipeline.slow_down(sender)
-                await self._send(
-                    sender, {"type": "text", "text": {"preview_url": False, "body": note}}
+            return None
+        claim: Claim | None = None
+        with self.pipeline.holding() as held:
+            try:
+                event = self._event(message, sender)
+                if event is None:
+                    return None
+                verdict = self.pipeline.admit(sender)
+                response = None
+                if verdict == Verdict.OK:
+                    response = await self.pipeline.answer(sender, event)
+                claim = await self.runtime.stats.claim(digest, DELIVERY_MEMORY)
+                if claim in (Claim.DONE, Claim.BUSY):
+                    return claim  # another worker's: nothing sent, nothing counted here
+                danger = response is not None and any(
+                    u.kind is UsageKind.DANGER for u in response.usage
                 )
-            if verdict != Verdict.OK:
-                return
-            response = await self.pipeline.answer(sender, event)
-            await self._deliver(sender, response)
-        except Exception as exc:  # one bad message must not stop the channel
-            log.error("whatsapp: could not answer a message: %s", type(exc).__name__)
+                if claim is Claim.ORPHAN and not danger:
+                    log.info("whatsapp: took over a delivery: counted, not answered again")
+                    return claim
+                if claim is Claim.ORPHAN:
+                    log.info("whatsapp: took over a call for help: answered again")
+                if verdict == Verdict.WARN:
+                    note = self.pipeline.slow_down(sender)
+                    await self._send(
+                        sender, {"type": "text", "text": {"preview_url": False, "body": note}}
+                    )
+                if response is not None:
+                    await self._deliver(sender, response)
+            except Exception as exc:  # one bad message must not stop the channel
+                log.error("whatsapp: could not answer a message: %s", type(exc).__name__)
+            finally:
+                if claim in (Claim.NEW, Claim.ORPHAN):
+                    # No await between these two: they go to the database in one transaction.
+                    self.pipeline.release(held)
+                    self.runtime.stats.finish(digest)
+        return claim
 
     def _event(self, message: dict[str, Any], sender: str) -> Event | None:
         """The engine event for a user's message, or None for those that want no reply."""

@@ -82,7 +82,9 @@ BEAT_EVERY = 1.0  # seconds between heartbeats (the flush loop runs at least eve
 # Take a delivery when it is new, expired, or claimed by a worker that stopped beating; else say
 # whether it is done or still being answered. The CASE reads the row as it was before the insert.
 CLAIM = """
-WITH taken AS (
+WITH before AS (
+    SELECT expires >= now() AS live FROM deliveries WHERE key = $1
+), taken AS (
     INSERT INTO deliveries (key, expires, owner, done)
     VALUES ($1, now() + make_interval(secs => $2), $3, FALSE)
     ON CONFLICT (key) DO UPDATE
@@ -95,6 +97,7 @@ WITH taken AS (
     RETURNING 1
 )
 SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM taken) AND EXISTS (SELECT 1 FROM before WHERE live) THEN 'orphan'
     WHEN EXISTS (SELECT 1 FROM taken) THEN 'new'
     WHEN (SELECT done FROM deliveries WHERE key = $1) THEN 'done'
     ELSE 'busy'
@@ -258,10 +261,10 @@ class PostgresStore(CountingStore):
     # ------------------------------------------------------------------ deliveries
 
     async def claim(self, digest: bytes, ttl_seconds: float) -> Claim:
-        """NEW for the first worker to see a delivery within `ttl_seconds` (or the first after
-        its worker died), DONE once it was answered and counted, BUSY while a live worker is at
-        it. When PostgreSQL cannot be reached, NEW: answering twice is better than not
-        answering."""
+        """NEW for the first worker to claim a delivery within `ttl_seconds`, ORPHAN for the
+        first after the worker that claimed it died, DONE once it was answered and counted, BUSY
+        while a live worker is at it. When PostgreSQL cannot be reached, NEW: answering twice is
+        better than not answering."""
         try:
             pool = await self._ready()
             async with pool.acquire() as connection:

@@ -84,6 +84,10 @@ class Claim(enum.Enum):
     NEW = "new"  # nobody has answered it: this worker does
     DONE = "done"  # answered and counted already, here or by another worker
     BUSY = "busy"  # another worker that is alive is answering it now
+    # Claimed by a worker that died before it marked the delivery done. A worker claims right
+    # before it sends, so that one may have answered: this worker counts it, and answers again
+    # only a call for help (a repeated reply rather than emergency numbers that never arrived).
+    ORPHAN = "orphan"
 
 
 def delivery_digest(key: str, secret: bytes) -> bytes:

@@ -27,6 +27,7 @@ class FakeGraphAPI:
         self.sent: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.arrived = 0  # requests received, including those still held by `delay_next`
         self._failures: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         self._delays: list[float] = []
         self.by_recipient: dict[str, list[float]] = {}
@@ -109,9 +110,21 @@ class FakeGraphAPI:
 
         return await asyncio.wait_for(wait(), timeout)
 
+    async def wait_arrived(self, count: int, timeout: float = 30.0) -> None:
+        """Until `count` requests have arrived (answered or still held)."""
+
+        async def wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.arrived >= count)
+
+        await asyncio.wait_for(wait(), timeout)
+
     async def _messages(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.headers.append(dict(request.headers))
+        async with self._changed:
+            self.arrived += 1
+            self._changed.notify_all()
         if self._delays:
             # A slow API: the message is delivered, but the answer comes after the client gave up.
             await asyncio.sleep(self._delays.pop(0))
