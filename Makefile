@@ -41,6 +41,7 @@ bench: $(STAMP) $(MO)
 	$(BIN)/python benchmarks/bench_e2e.py
 	$(BIN)/python benchmarks/bench_lexical.py
 	$(BIN)/python benchmarks/bench_workers.py
+	$(BIN)/python benchmarks/bench_workers.py --no-pin --workers 1 2 --rounds 1
 	$(BIN)/python benchmarks/bench_places.py
 
 # Many simulated users at once against the fake Telegram and WhatsApp APIs (loopback only).
