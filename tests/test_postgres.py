@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -120,9 +121,7 @@ async def test_two_workers_behind_one_webhook_answer_a_retried_delivery_once(
         assert sum(t.startswith("Pedir asilo") for t in to_third) == 1, to_third
         health = await a.get("/healthz/db")
         assert (health.status_code, health.text) == (200, "PostgreSQL ok")
-    counts: dict[str, int] = {}
-    for row in await read_rows(pg_url):
-        counts[row.event] = counts.get(row.event, 0) + row.count
+    counts = counted(await read_rows(pg_url))
     assert counts["message"] == 3  # the retries were not counted either
 
 
@@ -211,9 +210,7 @@ async def test_replies_go_on_while_postgresql_restarts_and_counts_resume(
             first = next(m for m in graph.sent if m["to"] == f"52155000000{n:02d}")
             assert text_of(first).startswith("Pedir asilo"), text_of(first)[:60]
     # Stopping the worker flushed what waited: all six were counted once.
-    counts: dict[str, int] = {}
-    for row in await read_rows(pg_url):
-        counts[row.event] = counts.get(row.event, 0) + row.count
+    counts = counted(await read_rows(pg_url))
     assert counts["message"] == 6 and counts["answered"] == 6
 
 
@@ -251,22 +248,48 @@ async def test_the_inbox_in_postgresql_is_shared_and_forgets_after_the_retention
     assert [i.text for i in await read_inbox(pg_url)] == ["donde pido asilo"]
 
 
-async def test_a_worker_killed_mid_burst_loses_no_acknowledged_count(
-    pg_url: str, tmp_path: Path
-) -> None:
-    """Two workers as processes behind one webhook; A is SIGKILLed while it answers a burst.
-    WhatsApp sends every delivery it got no 200 for again (here: to B, as a load balancer would
-    once A is gone) until it gets one, and sends some acknowledged ones again too. Every message
-    is counted exactly once and nobody is answered twice; an acknowledged one was answered."""
-    import signal
+Delivery = tuple[bytes, dict[str, str]]
 
+
+class Workers:
+    """Two `orienta run` processes on one PostgreSQL database behind one webhook, and a client
+    that posts as WhatsApp does; a dead worker's deliveries are taken over after 1 s."""
+
+    def __init__(self, a: asyncio.subprocess.Process, b: asyncio.subprocess.Process) -> None:
+        self.a, self.b = a, b
+        self.urls: list[str] = []
+        self.web = httpx.AsyncClient(timeout=30)
+
+    async def post(self, worker: int, raw: Delivery) -> int:
+        try:
+            response = await self.web.post(self.urls[worker], content=raw[0], headers=raw[1])
+        except httpx.TransportError:
+            return 0  # the worker died with the request open: no acknowledgement
+        return response.status_code
+
+    async def redeliver(self, raw: Delivery) -> None:
+        """WhatsApp's retries (with a short backoff here), to B, until one is acknowledged."""
+        for _ in range(120):
+            status = await self.post(1, raw)
+            if status == 200:
+                return
+            assert status == 503, status  # A's claim, until A counts as dead
+            await asyncio.sleep(0.25)
+        raise AssertionError("a delivery was never acknowledged")
+
+    def kill_a(self) -> None:
+        import signal
+
+        self.a.send_signal(signal.SIGKILL)
+
+
+@asynccontextmanager
+async def two_workers(graph: FakeGraphAPI, pg_url: str) -> AsyncIterator[Workers]:
     from tests.fakes.process import StderrLog, start_orienta, stop_orienta
 
-    burst = 48
-    senders = [f"52155{n:08d}" for n in range(burst)]
-    bodies = [delivery("como pido asilo", s, f"wamid.kill{n}") for n, s in enumerate(senders)]
     env = {
-        "WHATSAPP_TOKEN": "",
+        "WHATSAPP_TOKEN": graph.token,
+        "WHATSAPP_API_BASE_URL": graph.base_url,
         "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
         "WHATSAPP_APP_SECRET": SECRET,
         "WHATSAPP_VERIFY_TOKEN": "verify",
@@ -274,56 +297,51 @@ async def test_a_worker_killed_mid_burst_loses_no_acknowledged_count(
         "ORIENTA_DB": pg_url,
         "ORIENTA_PEER_TIMEOUT": "1",  # a dead worker's deliveries are taken over after 1 s
     }
+    unused = Path("unused.db")  # ORIENTA_DB in `env` wins
+    workers = Workers(await start_orienta(unused, **env), await start_orienta(unused, **env))
+    try:
+        for log in (StderrLog(workers.a), StderrLog(workers.b)):
+            port = int((await log.wait_for(r"web server on [\d.]+:(\d+)", 120)).group(1))
+            workers.urls.append(f"http://127.0.0.1:{port}/whatsapp/webhook")
+        yield workers
+    finally:
+        await workers.web.aclose()
+        if workers.a.returncode is None:
+            workers.a.kill()
+        assert await stop_orienta(workers.b) == 0
+
+
+def counted(rows: list[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.event] = counts.get(row.event, 0) + row.count
+    return counts
+
+
+async def test_a_worker_killed_mid_burst_loses_no_acknowledged_count(pg_url: str) -> None:
+    """Two workers as processes behind one webhook; A is SIGKILLed while it answers a burst.
+    WhatsApp sends every delivery it got no 200 for again (here: to B, as a load balancer would
+    once A is gone) until it gets one, and sends some acknowledged ones again too. Every message
+    is counted exactly once and nobody is answered twice; an acknowledged one was answered."""
+    burst = 48
+    senders = [f"52155{n:08d}" for n in range(burst)]
+    bodies = [delivery("como pido asilo", s, f"wamid.kill{n}") for n, s in enumerate(senders)]
     async with FakeGraphAPI() as graph:
-        env |= {"WHATSAPP_TOKEN": graph.token, "WHATSAPP_API_BASE_URL": graph.base_url}
-        a = await start_orienta(tmp_path / "unused.db", **env)
-        b = await start_orienta(tmp_path / "unused.db", **env)
-        logs = [StderrLog(a), StderrLog(b)]
-        try:
-            ports = [
-                int((await log.wait_for(r"web server on [\d.]+:(\d+)", 120)).group(1))
-                for log in logs
-            ]
-            async with (
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as to_a,
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as to_b,
-            ):
-
-                async def post(web: httpx.AsyncClient, n: int) -> int:
-                    body, headers = bodies[n]
-                    try:
-                        return (
-                            await web.post("/whatsapp/webhook", content=body, headers=headers)
-                        ).status_code
-                    except httpx.TransportError:
-                        return 0  # the worker died with the request open: no acknowledgement
-
-                posts = [asyncio.create_task(post(to_a, n)) for n in range(burst)]
-                waiting = set(posts)
-                while sum(p.done() and p.result() == 200 for p in posts) < 3:
-                    _, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                a.send_signal(signal.SIGKILL)  # with 3 acknowledged and the rest on their way
-                await a.wait()
-                statuses = await asyncio.gather(*posts)
-                acked = {n for n, status in enumerate(statuses) if status == 200}
-                assert 0 < len(acked) < burst, statuses  # killed mid-burst
-
-                async def redeliver(n: int) -> None:
-                    for _ in range(120):  # WhatsApp's retries, with a short backoff here
-                        status = await post(to_b, n)
-                        if status == 200:
-                            return
-                        assert status == 503, status  # A's claim, until A counts as dead
-                        await asyncio.sleep(0.25)
-                    raise AssertionError(f"delivery {n} never acknowledged")
-
-                await asyncio.gather(*(redeliver(n) for n in range(burst) if n not in acked))
-                for n in sorted(acked)[:5]:  # WhatsApp sometimes repeats what it had acked
-                    assert await post(to_b, n) == 200
-        finally:
-            if a.returncode is None:
-                a.kill()
-            assert await stop_orienta(b) == 0
+        async with two_workers(graph, pg_url) as workers:
+            posts = [asyncio.create_task(workers.post(0, raw)) for raw in bodies]
+            waiting = set(posts)
+            while sum(p.done() and p.result() == 200 for p in posts) < 3:
+                _, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            workers.kill_a()  # with 3 acknowledged and the rest on their way
+            await workers.a.wait()
+            statuses = await asyncio.gather(*posts)
+            acked = {n for n, status in enumerate(statuses) if status == 200}
+            assert 0 < len(acked) < burst, statuses  # killed mid-burst
+            await asyncio.gather(
+                *(workers.redeliver(bodies[n]) for n in range(burst) if n not in acked)
+            )
+            for n in sorted(acked)[:5]:  # WhatsApp sometimes repeats what it had acked
+                assert await workers.post(1, bodies[n]) == 200
         answers = dict.fromkeys(senders, 0)
         for message in graph.sent:
             answers[message["to"]] += text_of(message).startswith("Pedir asilo")
@@ -333,82 +351,32 @@ async def test_a_worker_killed_mid_burst_loses_no_acknowledged_count(
     # Not answered: only what A had claimed in its last milliseconds, its reply perhaps on its
     # way (B took those over: counted, not sent again; see the next test).
     assert len(unanswered) <= 3 and not set(unanswered) & acked, unanswered
-    counts: dict[str, int] = {}
-    for row in await read_rows(pg_url):
-        counts[row.event] = counts.get(row.event, 0) + row.count
+    counts = counted(await read_rows(pg_url))
     assert counts["message"] == counts["answered"] == burst, counts
 
 
-async def test_a_reply_on_its_way_when_its_worker_dies_is_not_sent_again(
-    pg_url: str, tmp_path: Path
-) -> None:
+async def test_a_reply_on_its_way_when_its_worker_dies_is_not_sent_again(pg_url: str) -> None:
     """A is killed while the Graph API holds two of its replies (they arrive: the API has them).
     B takes both deliveries over: it counts them, sends the ordinary answer no second time, and
     sends the emergency numbers again, since the person may be in danger and B cannot know
     whether A's copy left."""
-    import signal
-
-    from tests.fakes.process import StderrLog, start_orienta
-
-    env = {
-        "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
-        "WHATSAPP_APP_SECRET": SECRET,
-        "WHATSAPP_VERIFY_TOKEN": "verify",
-        "ORIENTA_PORT": "0",
-        "ORIENTA_DB": pg_url,
-        "ORIENTA_PEER_TIMEOUT": "1",
-    }
     calm = delivery("como pido asilo", "5215500000001", "wamid.flight1")
     alarm = delivery("me tienen secuestrado ayuda", "5215500000002", "wamid.flight2")
     async with FakeGraphAPI() as graph:
-        env |= {"WHATSAPP_TOKEN": graph.token, "WHATSAPP_API_BASE_URL": graph.base_url}
-        a = await start_orienta(tmp_path / "unused.db", **env)
-        b = await start_orienta(tmp_path / "unused.db", **env)
-        logs = [StderrLog(a), StderrLog(b)]
-        try:
-            ports = [
-                int((await log.wait_for(r"web server on [\d.]+:(\d+)", 120)).group(1))
-                for log in logs
-            ]
-            urls = [f"http://127.0.0.1:{port}/whatsapp/webhook" for port in ports]
-            async with httpx.AsyncClient(timeout=30) as web:
-
-                async def post(url: str, raw: tuple[bytes, dict[str, str]]) -> int:
-                    try:
-                        return (await web.post(url, content=raw[0], headers=raw[1])).status_code
-                    except httpx.TransportError:
-                        return 0
-
-                graph.delay_next(4.0, times=2)  # each delivery's first message is held
-                posts = [asyncio.create_task(post(urls[0], d)) for d in (calm, alarm)]
-                await graph.wait_arrived(2)
-                a.send_signal(signal.SIGKILL)
-                await a.wait()
-                assert await asyncio.gather(*posts) == [0, 0]  # never acknowledged by A
-
-                async def redeliver(raw: tuple[bytes, dict[str, str]]) -> None:
-                    for _ in range(120):
-                        status = await post(urls[1], raw)
-                        if status == 200:
-                            return
-                        assert status == 503, status  # A's claim, until A counts as dead
-                        await asyncio.sleep(0.25)  # WhatsApp's backoff, shortened
-                    raise AssertionError("never acknowledged")
-
-                await asyncio.gather(redeliver(calm), redeliver(alarm))
-                await graph.wait_recipient("5215500000001", 1)  # A's held reply arrives
-                await graph.wait_recipient("5215500000002", 2)
-        finally:
-            if a.returncode is None:
-                a.kill()
-            b.terminate()
-            await b.wait()
+        async with two_workers(graph, pg_url) as workers:
+            graph.delay_next(4.0, times=2)  # each delivery's first message is held
+            posts = [asyncio.create_task(workers.post(0, raw)) for raw in (calm, alarm)]
+            await graph.wait_arrived(2)
+            workers.kill_a()
+            await workers.a.wait()
+            assert await asyncio.gather(*posts) == [0, 0]  # never acknowledged by A
+            await asyncio.gather(workers.redeliver(calm), workers.redeliver(alarm))
+            await graph.wait_recipient("5215500000001", 1)  # A's held reply arrives
+            await graph.wait_recipient("5215500000002", 2)
         to_calm = [text_of(m) for m in graph.sent if m["to"] == "5215500000001"]
         to_alarm = [text_of(m) for m in graph.sent if m["to"] == "5215500000002"]
     assert len(to_calm) == 1 and to_calm[0].startswith("Pedir asilo"), to_calm
     emergency = [t for t in to_alarm if t.startswith("🚨") and "911" in t]
     assert len(emergency) == 2, [t[:80] for t in to_alarm]  # A's held copy, and B's
-    counts: dict[str, int] = {}
-    for row in await read_rows(pg_url):
-        counts[row.event] = counts.get(row.event, 0) + row.count
+    counts = counted(await read_rows(pg_url))
     assert counts["message"] == 2 and counts["danger"] == 1, counts
