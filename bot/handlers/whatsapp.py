@@ -5,8 +5,9 @@ before anything is parsed. WhatsApp delivers at least once and retries what was 
 acknowledged, so a delivery is acknowledged (200) only once its messages are answered and their
 counts written (a group commit shared by every delivery waiting at that moment): a worker killed
 mid-burst loses no acknowledged count, and what it had not acknowledged comes again. Message ids
-are remembered for a day (in memory, bounded; with PostgreSQL also across workers) and each
-message is answered and counted once. Logs never carry phone numbers or message text.
+are remembered for a day (in memory, bounded; with PostgreSQL also across workers, see
+`_process`): each message is counted once and answered at most once, except that a call for help
+taken over from a dead worker is answered again. Logs never carry phone numbers or message text.
 """
 
 from __future__ import annotations
