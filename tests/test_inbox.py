@@ -112,6 +112,27 @@ def test_not_understood_offers_once_and_only_a_press_sends(engine: Engine) -> No
     assert OFFER not in labels(chat.say("cual es el mejor equipo de futbol de españa"))
 
 
+def test_what_a_message_counts_and_keeps_waits_for_its_release(engine: Engine) -> None:
+    """WhatsApp holds a delivery's counts and inbox question until it knows the delivery is its
+    own (`Pipeline.holding`): nothing reaches the store before `release`, and what is never
+    released (another worker's delivery) is never counted."""
+    chat = Chat(engine)
+    counted: list[UsageKind] = []
+    chat.pipeline._record = lambda _channel, usage: counted.extend(u.kind for u in usage)
+    lost = chat.say("me llamo Xochitl, cuanto cuesta un boleto de avion de cancun a madrid")
+    assert UsageKind.MESSAGE in counted  # not holding: counted at once
+    counted.clear()
+    with chat.pipeline.holding() as held:
+        sent = chat.press(lost, OFFER)
+    assert counted == [] and chat.kept == []
+    assert [u.kind for u in held.usage] == [u.kind for u in sent.usage] and len(held.kept) == 1
+    chat.pipeline.release(held)
+    assert counted == [u.kind for u in sent.usage] and len(chat.kept) == 1
+    with chat.pipeline.holding():  # held, then dropped: another worker's delivery
+        chat.say("me pidieron mordida")
+    assert counted == [u.kind for u in sent.usage] and len(chat.kept) == 1
+
+
 def test_no_on_an_answer_to_a_typed_question_offers_it(engine: Engine) -> None:
     chat = Chat(engine)
     answer = chat.say("how much cash can i bring without declaring", hint="en")
