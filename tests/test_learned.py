@@ -217,8 +217,11 @@ def test_shipped_embeddings_spare_a_new_server_the_embedding(
     assert fresh.texts == 0 and matcher.semantic
     found = matcher.match("me pidieron mordida en la garita")
     assert (found.intent, found.topic) == (Intent.TOPIC, "complaint.bribe")
+    assert ModelCache(None, shipped=shipped).unshipped(small, normalizers, fresh) == 0
     before = fresh.texts
     changed = with_question(small, "complaint.bribe", "el agente quiso lana")
+    # What `orienta content check` tells staff after an edit:
+    assert ModelCache(None, shipped=shipped).unshipped(changed, normalizers, fresh) == 1
     Matcher(changed, ModelCache(tmp_path / "server2", shipped=shipped).models, fresh)
     assert fresh.texts == before + 1  # only the new phrasing
 

@@ -191,6 +191,18 @@ class ModelCache:
             self._shipped.pop(name, None)
         return self.shipped / name, len(texts)
 
+    def unshipped(
+        self, content: Content, normalizers: Mapping[str, Normalizer], embedder: Embedder
+    ) -> int:
+        """How many of `content`'s phrasings the shipped folder has no embedding for."""
+        name = f"vectors-{_safe(embedder.model_id)}.npz"
+        with self._lock:
+            shipped = self._shipped.get(name)
+            if shipped is None:
+                shipped = self._shipped[name] = self._read_shipped(name)
+        texts = set(embedded(collect(content, normalizers), self.recipe))
+        return sum(_text_key(t) not in shipped for t in texts)
+
     def _read_shipped(self, name: str) -> dict[str, Floats]:
         if self.shipped is None:
             return {}
