@@ -9,6 +9,7 @@ import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,6 +29,7 @@ class FakeGraphAPI:
         self.rejected: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.arrived = 0  # requests received, including those still held by `delay_next`
+        self.late = 0  # requests held by `delay_next` and then taken as sent
         self._failures: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         self._delays: list[float] = []
         self.by_recipient: dict[str, list[float]] = {}
@@ -112,10 +114,16 @@ class FakeGraphAPI:
 
     async def wait_arrived(self, count: int, timeout: float = 30.0) -> None:
         """Until `count` requests have arrived (answered or still held)."""
+        await self._until(lambda: self.arrived >= count, timeout)
 
+    async def wait_late(self, count: int, timeout: float = 30.0) -> None:
+        """Until `count` requests held by `delay_next` have been taken as sent."""
+        await self._until(lambda: self.late >= count, timeout)
+
+    async def _until(self, done: Callable[[], bool], timeout: float) -> None:
         async def wait() -> None:
             async with self._changed:
-                await self._changed.wait_for(lambda: self.arrived >= count)
+                await self._changed.wait_for(done)
 
         await asyncio.wait_for(wait(), timeout)
 
@@ -130,6 +138,7 @@ class FakeGraphAPI:
             await asyncio.sleep(self._delays.pop(0))
             async with self._changed:
                 self.sent.append(body)
+                self.late += 1
                 recipient = str(body.get("to"))
                 self.by_recipient.setdefault(recipient, []).append(time.monotonic())
                 self._recipient_events.setdefault(recipient, asyncio.Event()).set()
