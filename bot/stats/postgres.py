@@ -303,7 +303,7 @@ class PostgresStore(CountingStore):
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
     """What the pool runs when a connection comes back: nothing. asyncpg's default reset sends a
     query (unlock, close cursors, unlisten, reset settings) at every release: a round trip and a
-    transaction per use, a third of all PostgreSQL did per message. Orienta changes no session
+    transaction per use, about half of what PostgreSQL ran per message. Orienta changes no session
     state: no SET, no LISTEN, no cursors, only transaction-level advisory locks. (asyncpg still
     rolls back a transaction left open before it calls this.)"""
 
