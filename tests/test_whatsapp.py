@@ -522,8 +522,13 @@ async def test_an_answer_held_up_by_the_graph_api_is_acknowledged_anyway(
     wa: WhatsApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """WhatsApp takes a slow webhook for a failed one: past ACK_WAIT the delivery is
-    acknowledged while its answer is still on its way, and it still arrives, once."""
+    acknowledged while its answer is still on its way, and it still arrives, once. Acknowledged
+    means counted all the same: it is counted then, and not again when the answer is out."""
     from bot.handlers import whatsapp
+    from bot.stats.store import read_rows
+
+    async def messages_counted() -> int:
+        return sum(r.count for r in await read_rows(wa.settings.db_path) if r.event == "message")
 
     monkeypatch.setattr(whatsapp, "ACK_WAIT", 0.3)
     wa.graph.delay_next(1.5)  # the Graph API is slow to take the reply
@@ -531,8 +536,13 @@ async def test_an_answer_held_up_by_the_graph_api_is_acknowledged_anyway(
     response = await wa.post(wa.envelope(wa.message("text", text={"body": "hola"})))
     assert response.status_code == 200 and time.monotonic() - started < 1.2
     assert wa.graph.sent == []  # not out yet
+    assert await messages_counted() == 1  # but counted
     (reply,) = await wa.graph.wait_for(1)
     assert text_of(reply).startswith("¡Hola! Soy Orienta.")
+    # The same person's next message is answered after the first is done with: once it is
+    # acknowledged, everything the first counted is written too.
+    await wa.text("como pido asilo", expect=2)  # the answer, then its buttons
+    assert await messages_counted() == 2
 
 
 async def test_a_sender_or_id_that_whatsapp_never_sends_gets_no_reply(wa: WhatsApp) -> None:

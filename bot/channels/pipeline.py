@@ -68,6 +68,7 @@ class Held:
 
     usage: list[Usage] = field(default_factory=list)
     kept: list[Kept] = field(default_factory=list)
+    released: bool = False  # once released, what comes after is passed on at once
 
 
 # Per task (each conversation is answered in its own asyncio task): a context variable rather than
@@ -184,7 +185,7 @@ class Pipeline:
             self.offered[chat] = True
         if response.keep is not None and self._keep is not None:
             held = _HELD.get()
-            if held is not None:
+            if held is not None and not held.released:
                 held.kept.append(response.keep)
             else:
                 self._keep(self.channel, response.keep)
@@ -192,7 +193,7 @@ class Pipeline:
 
     def record(self, usage: Iterable[Usage]) -> None:
         held = _HELD.get()
-        if held is not None:
+        if held is not None and not held.released:
             held.usage.extend(usage)
         else:
             self._record(self.channel, usage)
@@ -208,12 +209,12 @@ class Pipeline:
             _HELD.reset(token)
 
     def release(self, held: Held) -> None:
-        """Pass on what `holding` collected: counted and kept now."""
+        """Pass on what `holding` collected: counted and kept now, and from now on at once."""
         self._record(self.channel, held.usage)
         if self._keep is not None:
             for kept in held.kept:
                 self._keep(self.channel, kept)
-        held.usage, held.kept = [], []
+        held.usage, held.kept, held.released = [], [], True
 
     def undelivered(self, why: str) -> None:
         log.warning("%s: a reply was not sent (%s)", self.channel, why)

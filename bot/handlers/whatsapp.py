@@ -34,7 +34,7 @@ from tenacity import (
 
 from bot.channels import ChannelType
 from bot.channels.http import transport
-from bot.channels.pipeline import Pipeline
+from bot.channels.pipeline import Held, Pipeline
 from bot.channels.webhook import read_json
 from bot.config import ConfigError, Settings
 from bot.engine.events import Event, Location, Press, Text, Unsupported
@@ -62,8 +62,9 @@ INBOX_MAX = 50  # messages waiting from one sender; the flood guard answers far 
 BUSY_RETRY = "5"  # seconds: a retry of a delivery another worker is answering now comes back later
 # Seconds a delivery waits for its answer before it is acknowledged anyway. Answers take
 # milliseconds; only a Graph API that asks us to wait (429, Retry-After) holds one longer, and
-# WhatsApp treats a slow webhook as a failed one. Past this, the 200 says "taken": the message is
-# still answered and counted, but a worker killed before that would lose it.
+# WhatsApp treats a slow webhook as a failed one. Past this, the delivery is counted and marked
+# done at once and the 200 says "taken": the answer still goes out, unless the worker is killed
+# before that.
 ACK_WAIT = 10.0
 
 # A delivery being answered here (the future says how it ended: the claim, or None when there
@@ -99,6 +100,8 @@ class WhatsAppChannel:
         # no lock shared with anything else.
         self._inbox: dict[str, deque[Item]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        # The deliveries being sent now, by digest: what they count, held until they are done.
+        self._sending: dict[bytes, Held] = {}
 
     async def start(self) -> None:
         self.client = httpx.AsyncClient(
@@ -158,7 +161,7 @@ class WhatsAppChannel:
         data = await read_json(request, signed)
         if isinstance(data, Response):
             return data
-        answering: list[Outcome] = []
+        answering: dict[Outcome, bytes] = {}  # (the delivery's digest)
         repeated = False
         for message in _messages(data):
             if not _sender(message):
@@ -167,15 +170,17 @@ class WhatsAppChannel:
                 continue  # not an id WhatsApp gives: a forgery or a broken relay
             key = _delivery_key(message)
             earlier = self.seen.get(key)
+            digest = delivery_digest(key, self.app_secret)
             if isinstance(earlier, asyncio.Future):
-                answering.append(earlier)  # being answered here: acknowledged with it
+                answering[earlier] = digest  # being answered here: acknowledged with it
             elif earlier:
                 repeated = True  # answered here: acknowledged once its counts are surely written
             else:
-                digest = delivery_digest(key, self.app_secret)
-                answering.append(self._enqueue(message, key, digest))
+                answering[self._enqueue(message, key, digest)] = digest
         if answering:
-            await asyncio.wait(answering, timeout=ACK_WAIT)
+            _, slow = await asyncio.wait(answering, timeout=ACK_WAIT)
+            for outcome in slow:  # acknowledged before it is answered: counted now
+                self._count_now(answering[outcome])
         answered = all(not f.cancelled() for f in answering)
         # Another worker that is alive is answering it now: WhatsApp comes back later.
         busy = any(f.done() and not f.cancelled() and f.result() is Claim.BUSY for f in answering)
@@ -206,6 +211,13 @@ class WhatsAppChannel:
         if sender not in self._workers:
             self._workers[sender] = asyncio.create_task(self._work(sender, box))
         return done
+
+    def _count_now(self, digest: bytes) -> None:
+        """Count a delivery whose answer is still on its way, and mark it done."""
+        held = self._sending.get(digest)
+        if held is not None and not held.released:
+            self.pipeline.release(held)  # no await between these two: one transaction
+            self.runtime.stats.finish(digest)
 
     def _finished(self, item: Item, outcome: Claim | None) -> None:
         _, key, _, done = item
@@ -265,6 +277,7 @@ class WhatsAppChannel:
                 claim = await self.runtime.stats.claim(digest, DELIVERY_MEMORY)
                 if claim in (Claim.DONE, Claim.BUSY):
                     return claim  # another worker's: nothing sent, nothing counted here
+                self._sending[digest] = held
                 danger = response is not None and any(
                     u.kind is UsageKind.DANGER for u in response.usage
                 )
@@ -283,7 +296,8 @@ class WhatsAppChannel:
             except Exception as exc:  # one bad message must not stop the channel
                 log.error("whatsapp: could not answer a message: %s", type(exc).__name__)
             finally:
-                if claim in (Claim.NEW, Claim.ORPHAN):
+                self._sending.pop(digest, None)
+                if claim in (Claim.NEW, Claim.ORPHAN) and not held.released:
                     # No await between these two: they go to the database in one transaction.
                     self.pipeline.release(held)
                     self.runtime.stats.finish(digest)
