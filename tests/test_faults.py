@@ -99,7 +99,9 @@ async def sigterm_mid_burst(db: Path, **env: str) -> tuple[dict[str, int], int]:
         finally:
             code = await stop_orienta(process)
         assert code == 0
-        answered = {c.params["chat_id"] for c in api.calls_to("sendMessage")}
+        replies = [c.params["chat_id"] for c in api.calls_to("sendMessage")]
+        answered = set(replies)
+        assert len(replies) == len(answered), "a chat was answered twice"
     counts: dict[str, int] = {}
     for row in await read_rows(env.get("ORIENTA_DB", str(db))):
         counts[row.event] = counts.get(row.event, 0) + row.count

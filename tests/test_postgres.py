@@ -209,6 +209,7 @@ async def test_replies_go_on_while_postgresql_restarts_and_counts_resume(
             await graph.wait_recipient(f"52155000000{n:02d}", 1)
             first = next(m for m in graph.sent if m["to"] == f"52155000000{n:02d}")
             assert text_of(first).startswith("Pedir asilo"), text_of(first)[:60]
+        assert sum(text_of(m).startswith("Pedir asilo") for m in graph.sent) == 6  # once each
     # Stopping the worker flushed what waited: all six were counted once.
     counts = counted(await read_rows(pg_url))
     assert counts["message"] == 6 and counts["answered"] == 6
