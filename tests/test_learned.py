@@ -25,7 +25,7 @@ from bot.matching import training
 from bot.matching.cache import ModelCache
 from bot.matching.features import Channel, LinearModel, TfidfFeatures, analyze
 from bot.matching.learned import Models
-from bot.matching.matcher import Intent, Matcher
+from bot.matching.matcher import BaseMatcher, Intent, Matcher
 from tests.conftest import LOCALE_DIR
 
 TEXTS = [
@@ -208,7 +208,7 @@ def test_shipped_embeddings_spare_a_new_server_the_embedding(
 
     shipped = tmp_path / "content" / "embeddings"
     embedder = CountingEmbedder()
-    normalizers = {c: r.normalizer for c, r in Matcher(small, None, None).models.items()}
+    normalizers = BaseMatcher(small).normalizers
     path, count = ModelCache(tmp_path / "build", shipped=shipped).ship(small, normalizers, embedder)
     assert count == embedder.texts > 0 and path.parent == shipped
 

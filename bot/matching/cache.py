@@ -134,15 +134,13 @@ class ModelCache:
         self, embedder: Embedder, texts: Sequence[str], progress: Progress | None = None
     ) -> Floats:
         """One embedding per text, computing only those not stored yet."""
-        name = f"vectors-{_safe(embedder.model_id)}.npz"
+        name = vectors_file(embedder)
         with self._lock:
             known = self._vectors.get(name)
             if known is None:
                 known = self._vectors[name] = self._read_vectors(name)
-            shipped = self._shipped.get(name)
-            if shipped is None:
-                shipped = self._shipped[name] = self._read_shipped(name)
-        keys = [_text_key(t) for t in texts]
+        shipped = self.shipped_vectors(embedder)
+        keys = [text_key(t) for t in texts]
         missing = sorted(
             {
                 k: t
@@ -174,17 +172,17 @@ class ModelCache:
         no longer in the content are dropped); returns the file and how many it holds."""
         if self.shipped is None:
             raise ValueError("this cache has no shipped-embeddings folder")
-        texts = sorted(set(embedded(collect(content, normalizers), self.recipe)))
+        texts = sorted(self.phrasings(content, normalizers))
         vectors = self.vectors(embedder, texts, progress)
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
             allow_pickle=False,
             # sha1 digests as rows of bytes: a numpy bytes string would drop trailing zeros
-            keys=np.array([list(bytes.fromhex(_text_key(t))) for t in texts], dtype=np.uint8),
+            keys=np.array([list(bytes.fromhex(text_key(t))) for t in texts], dtype=np.uint8),
             vectors=vectors.astype(np.float16),  # 4-bit weights: float16 loses nothing that counts
         )
-        name = f"vectors-{_safe(embedder.model_id)}.npz"
+        name = vectors_file(embedder)
         _replace(self.shipped, name, buffer.getvalue())
         (self.shipped / name).chmod(0o644)  # content, read by whichever user serves it
         with self._lock:
@@ -195,13 +193,21 @@ class ModelCache:
         self, content: Content, normalizers: Mapping[str, Normalizer], embedder: Embedder
     ) -> int:
         """How many of `content`'s phrasings the shipped folder has no embedding for."""
-        name = f"vectors-{_safe(embedder.model_id)}.npz"
+        shipped = self.shipped_vectors(embedder)
+        return sum(text_key(t) not in shipped for t in self.phrasings(content, normalizers))
+
+    def phrasings(self, content: Content, normalizers: Mapping[str, Normalizer]) -> set[str]:
+        """Every text `train` embeds for `content`, as the embedder sees it."""
+        return set(embedded(collect(content, normalizers), self.recipe))
+
+    def shipped_vectors(self, embedder: Embedder) -> Mapping[str, Floats]:
+        """The shipped embeddings for `embedder`'s model, by `text_key` (read once)."""
+        name = vectors_file(embedder)
         with self._lock:
             shipped = self._shipped.get(name)
             if shipped is None:
                 shipped = self._shipped[name] = self._read_shipped(name)
-        texts = set(embedded(collect(content, normalizers), self.recipe))
-        return sum(_text_key(t) not in shipped for t in texts)
+        return shipped
 
     def _read_shipped(self, name: str) -> dict[str, Floats]:
         if self.shipped is None:
@@ -327,7 +333,12 @@ def _replace(directory: Path, name: str, data: bytes) -> None:
     os.replace(tmp.name, directory / name)
 
 
-def _text_key(text: str) -> str:
+def vectors_file(embedder: Embedder) -> str:
+    """The file name of a model's embeddings, in the cache and in the shipped folder."""
+    return f"vectors-{_safe(embedder.model_id)}.npz"
+
+
+def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 

@@ -94,6 +94,11 @@ class BaseMatcher:
     def languages(self) -> tuple[str, ...]:
         return tuple(self.models)
 
+    @property
+    def normalizers(self) -> dict[str, Normalizer]:
+        """Each language's normaliser: what training and the embedding cache read text with."""
+        return {code: rules.normalizer for code, rules in self.models.items()}
+
     def detect_language(self, text: str, hint: str | None = None) -> str:
         raise NotImplementedError
 
@@ -189,7 +194,7 @@ class Matcher(BaseMatcher):
         embedder: Embedder | None = None,
     ) -> None:
         super().__init__(content)
-        normalizers = {code: rules.normalizer for code, rules in self.models.items()}
+        normalizers = self.normalizers
         if models is None:
             from bot.matching.training import train
 
