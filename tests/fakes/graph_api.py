@@ -90,27 +90,18 @@ class FakeGraphAPI:
         return await asyncio.wait_for(wait(), timeout)
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        async def wait() -> list[dict[str, Any]]:
-            async with self._changed:
-                await self._changed.wait_for(lambda: len(self.sent) >= count)
-            return self.sent
-
         try:
-            return await asyncio.wait_for(wait(), timeout)
+            await self._until(lambda: len(self.sent) >= count, timeout)
         except TimeoutError:
             raise AssertionError(
                 f"expected {count} messages, got {len(self.sent)}: {[m.get('type') for m in self.sent]}"
             ) from None
+        return self.sent
 
     async def wait_rejected(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Until `count` sends have been refused (a `fail_next` consumed)."""
-
-        async def wait() -> list[dict[str, Any]]:
-            async with self._changed:
-                await self._changed.wait_for(lambda: len(self.rejected) >= count)
-            return self.rejected
-
-        return await asyncio.wait_for(wait(), timeout)
+        await self._until(lambda: len(self.rejected) >= count, timeout)
+        return self.rejected
 
     async def wait_arrived(self, count: int, timeout: float = 30.0) -> None:
         """Until `count` requests have arrived (answered or still held)."""
